@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { registerClientCommands } from './client-commands.js';
+import { registerServe } from './serve.js';
+
+const program = new Command()
+  .name('switchboard')
+  .description(
+    'Switchboard: one durable, ordered log per topic, reachable through every communication pattern',
+  )
+  .version('0.1.0');
+
+registerServe(program);
+registerClientCommands(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`switchboard: ${(error as Error).message}\n`);
+  process.exit(1);
+});

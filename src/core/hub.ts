@@ -1,0 +1,298 @@
+/**
+ * The Hub: the only API the wire modules (and embedding applications) call. It owns the business
+ * rules: names, limits, retention, dedupe, cursors, long-poll waits and subscriber counts.
+ */
+import type { Engine, LogState, RetentionPolicy, StoredMessage } from '../engines/engine.js';
+import { firstOffset, retainedCount } from '../engines/engine.js';
+import { badRequest, notFound, payloadTooLarge, SwitchboardError, unavailable } from '../protocol/errors.js';
+import type { TopicStats } from '../protocol/message.js';
+import { DEFAULT_HUB_OPTIONS, type HubOptions } from './options.js';
+import { matchTopic } from './topic-pattern.js';
+import { assertEvent, assertIdempotencyKey, assertTopic } from './validate.js';
+import { WaiterRegistry, type WaitOutcome } from './waiters.js';
+
+export interface PublishInput {
+  /** The data as JSON text (wires pass the sender's own text; `publish()` stringifies). */
+  data: string;
+  event?: unknown;
+  idempotencyKey?: unknown;
+}
+
+export interface PublishOutcome {
+  offset: number;
+  time: number;
+  duplicate: boolean;
+}
+
+export interface PublishResult {
+  topic: string;
+  epoch: string;
+  outcomes: PublishOutcome[];
+}
+
+export interface FetchRequest {
+  after: number;
+  limit: number;
+  /** The epoch the cursor came from, when the client knows it. */
+  epoch?: string | undefined;
+}
+
+export interface FetchResult {
+  topic: string;
+  epoch: string | null;
+  messages: StoredMessage[];
+  next: number;
+  first: number;
+  last: number;
+  gap: boolean;
+  reset: boolean;
+}
+
+export interface WaitRequest extends FetchRequest {
+  waitMs: number;
+  signal?: AbortSignal;
+  /** Transport name for subscriber counts while the request is held. */
+  transport?: string;
+}
+
+export interface Hub {
+  readonly engine: Engine;
+  readonly options: HubOptions;
+  /** Publishes one message with plain JS data (the embeddable API). */
+  publish(
+    topic: string,
+    data: unknown,
+    options?: { event?: string; idempotencyKey?: string },
+  ): Promise<PublishOutcome & { topic: string }>;
+  /** Publishes an atomic, ordered batch of inputs whose data is JSON text. */
+  publishInputs(topic: string, inputs: PublishInput[]): Promise<PublishResult>;
+  fetch(topic: string, request: FetchRequest): Promise<FetchResult>;
+  /** Long poll: answers at once when messages exist after the cursor, else waits for the next publish. */
+  fetchOrWait(topic: string, request: WaitRequest): Promise<FetchResult>;
+  topics(): Promise<TopicStats[]>;
+  topic(topic: string): Promise<TopicStats>;
+  deleteTopic(topic: string): Promise<void>;
+  /** Counts a live subscriber for topic stats; call the returned function when it leaves. */
+  trackSubscriber(topic: string, transport: string): () => void;
+  /** Listens for appended messages (any topic); returns the unsubscribe function. */
+  onAppended(listener: (topic: string, last: number) => void): () => void;
+  retentionFor(topic: string): RetentionPolicy;
+  /** Answers held long polls and stops timers; the engine stays open (see `close`). */
+  drain(): void;
+  close(): Promise<void>;
+}
+
+export interface CreateHubOptions extends Partial<Omit<HubOptions, 'limits'>> {
+  engine: Engine;
+  limits?: Partial<HubOptions['limits']>;
+}
+
+export function createHub(options: CreateHubOptions): Hub {
+  const { engine } = options;
+  const hubOptions: HubOptions = {
+    ...DEFAULT_HUB_OPTIONS,
+    ...stripUndefined(options),
+    limits: { ...DEFAULT_HUB_OPTIONS.limits, ...stripUndefined(options.limits ?? {}) },
+  };
+  const { limits, now } = hubOptions;
+  const waiters = new WaiterRegistry();
+  const subscribers = new Map<string, Map<string, number>>();
+  const stopWaking = engine.onAppended((topic, last) => waiters.appended(topic, last));
+  let draining = false;
+
+  const retentionFor = (topic: string): RetentionPolicy => {
+    const rule = hubOptions.retentionRules.find((r) => matchTopic(r.pattern, topic));
+    return {
+      ...hubOptions.retention,
+      ...stripUndefined({ maxCount: rule?.maxCount, maxAgeMs: rule?.maxAgeMs }),
+    };
+  };
+
+  const sweep = async (): Promise<void> => {
+    await engine.sweep({ now: now(), retentionFor, dedupeWindowMs: hubOptions.dedupeWindowMs });
+  };
+  const sweepTimer = setInterval(() => {
+    sweep().catch(() => undefined); // the next sweep retries; readiness reports engine failures
+  }, hubOptions.sweepIntervalMs);
+  sweepTimer.unref();
+
+  const engineCall = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof SwitchboardError) throw error;
+      throw unavailable(`the ${engine.name} engine failed to ${what}; retry shortly`, error);
+    }
+  };
+
+  const toFetchResult = (
+    topic: string,
+    request: FetchRequest,
+    state: LogState,
+    messages: StoredMessage[],
+  ) => {
+    // A cursor past the log's end, or from another epoch, belongs to a log that no longer exists.
+    const reset =
+      request.after > 0 &&
+      (request.after > state.last || (request.epoch !== undefined && request.epoch !== state.epoch));
+    const gap = !reset && request.after < state.floor;
+    const lastDelivered = messages.at(-1)?.offset;
+    return {
+      topic,
+      epoch: state.epoch,
+      messages: reset ? [] : messages,
+      next: reset ? 0 : (lastDelivered ?? Math.max(request.after, gap ? state.floor : 0)),
+      first: firstOffset(state),
+      last: state.last,
+      gap,
+      reset,
+    } satisfies FetchResult;
+  };
+
+  const fetch = async (topic: string, request: FetchRequest): Promise<FetchResult> => {
+    assertTopic(topic);
+    const limit = Math.min(request.limit, limits.maxFetchLimit);
+    const read = await engineCall('read', () => engine.read(topic, request.after, limit));
+    return toFetchResult(topic, request, read, read.messages);
+  };
+
+  const publishInputs = async (topic: string, inputs: PublishInput[]): Promise<PublishResult> => {
+    assertTopic(topic);
+    if (draining) throw unavailable('the server is shutting down; publish again in a moment');
+    if (inputs.length === 0) throw badRequest('nothing to publish: send at least one message');
+    if (inputs.length > limits.maxBatchMessages) {
+      throw payloadTooLarge(
+        `batch has ${inputs.length} messages; the limit is ${limits.maxBatchMessages}: split it into smaller batches`,
+      );
+    }
+    const entries = inputs.map((input, i) => {
+      const bytes = Buffer.byteLength(input.data);
+      if (bytes > limits.maxMessageBytes) {
+        const which = inputs.length > 1 ? `message ${i} of the batch` : 'message';
+        throw payloadTooLarge(
+          `${which} data is ${bytes} bytes; the limit is ${limits.maxMessageBytes} (limits.maxMessageBytes): send less, or a reference to it`,
+        );
+      }
+      return {
+        data: input.data,
+        event: assertEvent(input.event),
+        idempotencyKey: assertIdempotencyKey(input.idempotencyKey),
+      };
+    });
+    const appended = await engineCall('store the message', () =>
+      engine.append({
+        topic,
+        entries,
+        now: now(),
+        dedupeWindowMs: hubOptions.dedupeWindowMs,
+        retention: retentionFor(topic),
+      }),
+    );
+    return { topic, epoch: appended.epoch, outcomes: appended.outcomes };
+  };
+
+  const stats = (topic: string, state: LogState & { epoch: string }): TopicStats => ({
+    topic,
+    epoch: state.epoch,
+    first: firstOffset(state),
+    last: state.last,
+    count: retainedCount(state),
+    subscribers: Object.fromEntries(subscribers.get(topic) ?? []),
+  });
+
+  return {
+    engine,
+    options: hubOptions,
+
+    async publish(topic, data, publishOptions = {}) {
+      const text = JSON.stringify(data);
+      if (text === undefined) throw badRequest('data must be a JSON value (not undefined or a function)');
+      const result = await publishInputs(topic, [{ data: text, ...publishOptions }]);
+      return { topic, ...result.outcomes[0]! };
+    },
+
+    publishInputs,
+    fetch,
+
+    async fetchOrWait(topic, request) {
+      const first = await fetch(topic, request);
+      if (first.messages.length > 0 || first.reset || first.gap || request.waitMs <= 0 || draining)
+        return first;
+      if (waiters.size >= limits.maxWaiters) {
+        throw unavailable(
+          `${limits.maxWaiters} long polls are already held (limits.maxWaiters); retry shortly`,
+        );
+      }
+      const cursor = Math.max(first.next, request.after);
+      const held = waiters.wait(topic, cursor, request.waitMs, request.signal);
+      const untrack = request.transport ? trackSubscriber(topic, request.transport) : undefined;
+      let outcome: WaitOutcome;
+      try {
+        // A publish may have landed between the read and the registration: look once more.
+        const state = await engineCall('read', () => engine.state(topic));
+        if (state.last > cursor) held.wake();
+        outcome = await held.promise;
+      } finally {
+        untrack?.();
+      }
+      return outcome === 'data' ? fetch(topic, { ...request, after: cursor }) : { ...first, next: cursor };
+    },
+
+    async topics() {
+      const summaries = await engineCall('list topics', () => engine.topics());
+      return summaries.map((summary) => stats(summary.topic, summary));
+    },
+
+    async topic(topic) {
+      assertTopic(topic);
+      const state = await engineCall('read', () => engine.state(topic));
+      if (state.epoch === null) throw notFound(`topic "${topic}" does not exist; publish to it to create it`);
+      return stats(topic, { ...state, epoch: state.epoch });
+    },
+
+    async deleteTopic(topic) {
+      assertTopic(topic);
+      const deleted = await engineCall('delete the topic', () => engine.deleteTopic(topic));
+      if (!deleted) throw notFound(`topic "${topic}" does not exist`);
+    },
+
+    trackSubscriber,
+    onAppended: (listener) => engine.onAppended(listener),
+    retentionFor,
+
+    drain() {
+      draining = true;
+      clearInterval(sweepTimer);
+      waiters.releaseAll();
+    },
+
+    async close() {
+      this.drain();
+      stopWaking();
+      await engine.close();
+    },
+  };
+
+  function trackSubscriber(topic: string, transport: string): () => void {
+    let byTransport = subscribers.get(topic);
+    if (!byTransport) {
+      byTransport = new Map();
+      subscribers.set(topic, byTransport);
+    }
+    byTransport.set(transport, (byTransport.get(transport) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const map = subscribers.get(topic);
+      const count = (map?.get(transport) ?? 1) - 1;
+      if (count > 0) map?.set(transport, count);
+      else map?.delete(transport);
+      if (map?.size === 0) subscribers.delete(topic);
+    };
+  }
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,136 @@
+/**
+ * The in-memory engine: the seeds' in-process pub/sub, with the same log semantics as SQLite.
+ * Nothing survives the process; use it for tests, embedding and benchmarks.
+ */
+import type {
+  AppendedListener,
+  AppendOutcome,
+  AppendRequest,
+  AppendResult,
+  Engine,
+  LogState,
+  ReadResult,
+  StoredMessage,
+  SweepRequest,
+  TopicSummary,
+} from '../engine.js';
+import { newEpoch } from '../epoch.js';
+import { AppendedSignal } from '../listeners.js';
+
+interface MemoryLog {
+  epoch: string;
+  /** Retained messages; messages[i].offset === floor + 1 + i. */
+  messages: StoredMessage[];
+  floor: number;
+  last: number;
+  /** Idempotency key → outcome, in insertion (= time) order. */
+  dedupe: Map<string, AppendOutcome>;
+}
+
+const EMPTY: LogState = { epoch: null, floor: 0, last: 0 };
+
+export function createMemoryEngine(): Engine {
+  const logs = new Map<string, MemoryLog>();
+  const signal = new AppendedSignal();
+  let closed = false;
+
+  const stateOf = (log: MemoryLog): LogState => ({ epoch: log.epoch, floor: log.floor, last: log.last });
+
+  const trimFront = (log: MemoryLog, count: number): void => {
+    if (count <= 0) return;
+    log.messages.splice(0, count);
+    log.floor += count;
+  };
+
+  const assertOpen = (): void => {
+    if (closed) throw new Error('memory engine is closed');
+  };
+
+  return {
+    name: 'memory',
+    location: 'in memory (nothing survives a restart)',
+    async open() {
+      closed = false;
+    },
+    async close() {
+      closed = true;
+    },
+    async ping() {
+      assertOpen();
+    },
+
+    async append(request: AppendRequest): Promise<AppendResult> {
+      assertOpen();
+      const { topic, entries, now, dedupeWindowMs, retention } = request;
+      let log = logs.get(topic);
+      if (!log) {
+        log = { epoch: newEpoch(), messages: [], floor: 0, last: 0, dedupe: new Map() };
+        logs.set(topic, log);
+      }
+      const outcomes: AppendOutcome[] = [];
+      for (const entry of entries) {
+        const key = entry.idempotencyKey;
+        const seen = key === undefined ? undefined : log.dedupe.get(key);
+        if (seen && seen.time >= now - dedupeWindowMs) {
+          outcomes.push({ offset: seen.offset, time: seen.time, duplicate: true });
+          continue;
+        }
+        const offset = ++log.last;
+        log.messages.push({ topic, offset, time: now, event: entry.event, data: entry.data });
+        const outcome = { offset, time: now, duplicate: false };
+        if (key !== undefined) {
+          log.dedupe.delete(key); // re-insert so the map stays in time order
+          log.dedupe.set(key, outcome);
+        }
+        outcomes.push(outcome);
+      }
+      trimFront(log, log.messages.length - retention.maxCount);
+      const result: AppendResult = { ...stateOf(log), epoch: log.epoch, outcomes };
+      const last = log.last;
+      if (outcomes.some((o) => !o.duplicate)) queueMicrotask(() => signal.emit(topic, last));
+      return result;
+    },
+
+    async read(topic: string, after: number, limit: number): Promise<ReadResult> {
+      assertOpen();
+      const log = logs.get(topic);
+      if (!log) return { ...EMPTY, messages: [] };
+      const start = Math.max(0, after - log.floor);
+      return { ...stateOf(log), messages: log.messages.slice(start, start + limit) };
+    },
+
+    async state(topic: string): Promise<LogState> {
+      assertOpen();
+      const log = logs.get(topic);
+      return log ? stateOf(log) : { ...EMPTY };
+    },
+
+    async topics(): Promise<TopicSummary[]> {
+      assertOpen();
+      return [...logs].map(([topic, log]) => ({ topic, ...stateOf(log), epoch: log.epoch }));
+    },
+
+    async deleteTopic(topic: string): Promise<boolean> {
+      assertOpen();
+      return logs.delete(topic);
+    },
+
+    async sweep({ now, retentionFor, dedupeWindowMs }: SweepRequest): Promise<void> {
+      assertOpen();
+      for (const [topic, log] of logs) {
+        const oldest = now - retentionFor(topic).maxAgeMs;
+        let expired = 0;
+        while (expired < log.messages.length && log.messages[expired]!.time < oldest) expired++;
+        trimFront(log, expired);
+        for (const [key, outcome] of log.dedupe) {
+          if (outcome.time >= now - dedupeWindowMs) break;
+          log.dedupe.delete(key);
+        }
+      }
+    },
+
+    onAppended(listener: AppendedListener): () => void {
+      return signal.add(listener);
+    },
+  };
+}

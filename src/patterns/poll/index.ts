@@ -1,0 +1,53 @@
+/**
+ * Short polling (`wait=0`, the default) and long polling (`wait=1..60`) over one route. A held
+ * request is released the moment its client goes away.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Hub } from '../../core/hub.js';
+import { integerParam } from '../../core/validate.js';
+import { fetchAnswerJson } from '../shared/fetch-json.js';
+
+type FetchQuery = { after?: string; limit?: string; wait?: string; epoch?: string };
+
+export function registerPoll(app: FastifyInstance, hub: Hub): void {
+  const { maxFetchLimit, maxWaitSeconds } = hub.options.limits;
+
+  app.get<{ Params: { topic: string }; Querystring: FetchQuery }>(
+    '/v1/topics/:topic/messages',
+    async (request, reply) => {
+      const after = integerParam('after', request.query.after, {
+        min: 0,
+        max: Number.MAX_SAFE_INTEGER,
+        fallback: 0,
+      });
+      const limit = integerParam('limit', request.query.limit, { min: 1, max: maxFetchLimit, fallback: 100 });
+      const wait = integerParam('wait', request.query.wait, { min: 0, max: maxWaitSeconds, fallback: 0 });
+      const epoch = typeof request.query.epoch === 'string' ? request.query.epoch : undefined;
+      let result: Awaited<ReturnType<Hub['fetch']>>;
+      if (wait === 0) {
+        result = await hub.fetch(request.params.topic, { after, limit, epoch });
+      } else {
+        const gone = new AbortController();
+        const onClose = (): void => gone.abort();
+        reply.raw.once('close', onClose);
+        try {
+          result = await hub.fetchOrWait(request.params.topic, {
+            after,
+            limit,
+            epoch,
+            waitMs: wait * 1000,
+            signal: gone.signal,
+            transport: 'longpoll',
+          });
+        } finally {
+          reply.raw.off('close', onClose);
+        }
+        if (gone.signal.aborted) return reply;
+      }
+      return reply
+        .type('application/json; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .send(fetchAnswerJson(result));
+    },
+  );
+}

@@ -1,0 +1,96 @@
+/**
+ * Assembles the HTTP server: one hub, fastify with deliberate Node limits, the browser guard,
+ * the contract's error handling, and one plugin per communication pattern.
+ */
+import type { Server } from 'node:http';
+import Fastify, { type FastifyHttpOptions, type FastifyInstance, LogController } from 'fastify';
+import { createHub, type Hub } from '../core/hub.js';
+import type { Engine } from '../engines/engine.js';
+import { registerPoll } from '../patterns/poll/index.js';
+import { registerRest } from '../patterns/rest/index.js';
+import { registerBodyParsers } from '../patterns/shared/body.js';
+import { isLoopbackHost, registerBrowserGuard } from './browser-guard.js';
+import { DEFAULT_CONFIG, type ServerConfig } from './config.js';
+import { createEngine } from './engine-factory.js';
+import { clientErrorHandler, installErrorHandlers } from './errors.js';
+import { registerHealth } from './health.js';
+
+export interface CreateServerOptions extends Partial<ServerConfig> {
+  /** Use this engine instead of creating one from `engine`/`dataDir`. */
+  engineInstance?: Engine;
+  /** Pino logger options, or false for silence. @default false */
+  logger?: boolean | object;
+}
+
+export interface SwitchboardServer {
+  readonly app: FastifyInstance;
+  readonly hub: Hub;
+  readonly config: ServerConfig;
+  /** Starts listening; resolves to the base URL (e.g. http://127.0.0.1:8080). */
+  listen(): Promise<string>;
+  /** Graceful stop: refuse new work, answer held requests, finish in-flight publishes, close the store. */
+  close(): Promise<void>;
+}
+
+export async function createServer(options: CreateServerOptions = {}): Promise<SwitchboardServer> {
+  const { engineInstance, logger = false, ...overrides } = options;
+  const config: ServerConfig = { ...DEFAULT_CONFIG, ...overrides };
+  const engine = engineInstance ?? createEngine(config);
+  await engine.open();
+  const hub = createHub({
+    engine,
+    limits: { maxMessageBytes: config.maxMessageBytes },
+    retention: { maxCount: config.retention.maxCount, maxAgeMs: config.retention.maxAgeMs },
+    retentionRules: config.retention.rules,
+    dedupeWindowMs: config.dedupeWindowMs,
+  });
+
+  const app = Fastify({
+    logger: logger === false ? false : logger === true ? { level: config.logLevel } : logger,
+    bodyLimit: config.maxBodyBytes,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    http: {
+      maxHeaderSize: config.maxHeaderBytes,
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      keepAliveTimeout: config.keepAliveTimeoutMs,
+      noDelay: true,
+    },
+    clientErrorHandler,
+    // a topic may be 8 × 64 characters plus dots and ".dead-letter"
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 600 },
+    logController: new LogController({ disableRequestLogging: true }),
+  } as FastifyHttpOptions<Server>) as unknown as FastifyInstance;
+
+  registerBodyParsers(app, config.maxBodyBytes);
+  installErrorHandlers(app);
+  registerBrowserGuard(app, {
+    allowedOrigins: config.allowedOrigins,
+    loopbackOnly: isLoopbackHost(config.host),
+  });
+  registerHealth(app, hub);
+  registerRest(app, hub);
+  registerPoll(app, hub);
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    hub,
+    config,
+    async listen() {
+      const address = await app.listen({ host: config.host, port: config.port });
+      return address.replace('[::1]', 'localhost');
+    },
+    close() {
+      closing ??= (async () => {
+        hub.drain(); // answer long polls first so app.close() is not held up by them
+        await app.close();
+        await hub.close();
+      })();
+      return closing;
+    },
+  };
+}
