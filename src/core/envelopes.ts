@@ -3,7 +3,8 @@
  * sender's own JSON text. Shared by every wire that accepts JSON publishes (HTTP, WebSocket).
  */
 import { badRequest } from '../protocol/errors.js';
-import { JsonInputError, parseJson, rawArrayOfObjects, rawMembers } from '../protocol/json.js';
+import { JsonInputError, jsonDepth, parseJson, rawArrayOfObjects, rawMembers } from '../protocol/json.js';
+import { MAX_JSON_DEPTH } from '../protocol/message.js';
 import type { PublishInput } from './hub.js';
 
 export interface ParsedPublish {
@@ -26,6 +27,9 @@ function toInput(value: unknown, raw: Map<string, string>, where: string): Publi
   }
   const data = raw.get('data');
   if (data === undefined) throw badRequest(`${where} has no "data" field; ${ENVELOPE_HINT}`);
+  if (jsonDepth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw badRequest(`${where} data is nested deeper than ${MAX_JSON_DEPTH} levels; flatten the data`);
+  }
   return { data, event: envelope.event, idempotencyKey: envelope.idempotencyKey };
 }
 
@@ -40,6 +44,11 @@ export function parsePublishBody(text: string): ParsedPublish {
   }
   if (Array.isArray(value)) {
     if (value.length === 0) throw badRequest('batch is empty; send at least one envelope');
+    value.forEach((item, i) => {
+      if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+        throw badRequest(`batch element ${i} must be a JSON object; ${ENVELOPE_HINT}`);
+      }
+    });
     const raws = rawArrayOfObjects(text);
     if (raws.length !== value.length) {
       throw badRequest(`every batch element must be an envelope object; ${ENVELOPE_HINT}`);

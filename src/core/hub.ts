@@ -58,6 +58,8 @@ export interface WaitRequest extends FetchRequest {
 export interface Hub {
   readonly engine: Engine;
   readonly options: HubOptions;
+  /** Long polls held right now. */
+  readonly heldRequests: number;
   /** Publishes one message with plain JS data (the embeddable API). */
   publish(
     topic: string,
@@ -203,6 +205,9 @@ export function createHub(options: CreateHubOptions): Hub {
   return {
     engine,
     options: hubOptions,
+    get heldRequests() {
+      return waiters.size;
+    },
 
     async publish(topic, data, publishOptions = {}) {
       const text = JSON.stringify(data);

@@ -14,6 +14,7 @@ import { DEFAULT_CONFIG, type ServerConfig } from './config.js';
 import { createEngine } from './engine-factory.js';
 import { clientErrorHandler, installErrorHandlers } from './errors.js';
 import { registerHealth } from './health.js';
+import { registerShutdownGate } from './shutdown.js';
 
 export interface CreateServerOptions extends Partial<ServerConfig> {
   /** Use this engine instead of creating one from `engine`/`dataDir`. */
@@ -48,8 +49,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
   const app = Fastify({
     logger: logger === false ? false : logger === true ? { level: config.logLevel } : logger,
     bodyLimit: config.maxBodyBytes,
-    return503OnClosing: true,
-    forceCloseConnections: 'idle',
+    return503OnClosing: false, // fastify's own 503 body is not the contract's: see shutdown.ts
     keepAliveTimeout: config.keepAliveTimeoutMs,
     requestTimeout: config.requestTimeoutMs,
     http: {
@@ -65,6 +65,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
     logController: new LogController({ disableRequestLogging: true }),
   } as FastifyHttpOptions<Server>) as unknown as FastifyInstance;
 
+  const gate = registerShutdownGate(app);
   registerBodyParsers(app, config.maxBodyBytes);
   installErrorHandlers(app);
   registerBrowserGuard(app, {
@@ -86,9 +87,13 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
     },
     close() {
       closing ??= (async () => {
-        hub.drain(); // answer long polls first so app.close() is not held up by them
-        await app.close();
-        await hub.close();
+        gate.beginClosing();
+        hub.drain(); // answers held long polls and refuses new publishes
+        const closed = app.close(); // stops accepting connections
+        await gate.settled(5_000); // in-flight publishes finish and are answered
+        app.server.closeAllConnections();
+        await closed;
+        await hub.close(); // flushes and closes the store
       })();
       return closing;
     },

@@ -42,7 +42,6 @@ export function registerPoll(app: FastifyInstance, hub: Hub): void {
         } finally {
           reply.raw.off('close', onClose);
         }
-        if (gone.signal.aborted) return reply;
       }
       return reply
         .type('application/json; charset=utf-8')

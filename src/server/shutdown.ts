@@ -1,0 +1,48 @@
+/**
+ * Graceful shutdown support: counts requests in flight so close() can wait for in-flight publishes
+ * to finish, then drops every remaining connection (idle keep-alives, half-closed sockets) instead of
+ * waiting for clients to hang up. While closing, new requests get the contract's 503.
+ */
+import type { FastifyInstance } from 'fastify';
+import { errorBody } from './errors.js';
+
+export interface ShutdownGate {
+  readonly closing: boolean;
+  /** Refuse new requests from now on. */
+  beginClosing(): void;
+  /** Resolves when no request is in flight, or after `deadlineMs`. */
+  settled(deadlineMs: number): Promise<void>;
+}
+
+export function registerShutdownGate(app: FastifyInstance): ShutdownGate {
+  let inFlight = 0;
+  let closing = false;
+
+  app.addHook('onRequest', async (_request, reply) => {
+    if (closing) {
+      reply.header('connection', 'close');
+      return reply
+        .code(503)
+        .send(
+          errorBody('unavailable', 'the server is shutting down; retry in a moment (or on another node)'),
+        );
+    }
+    inFlight++;
+    reply.raw.once('close', () => {
+      inFlight--;
+    });
+  });
+
+  return {
+    get closing() {
+      return closing;
+    },
+    beginClosing() {
+      closing = true;
+    },
+    async settled(deadlineMs) {
+      const deadline = Date.now() + deadlineMs;
+      while (inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    },
+  };
+}
