@@ -2,7 +2,7 @@
  * The Hub: the only API the wire modules (and embedding applications) call. It owns the business
  * rules: names, limits, retention, dedupe, cursors, long-poll waits and subscriber counts.
  */
-import type { Engine, LogState, RetentionPolicy, StoredMessage } from '../engines/engine.js';
+import type { Engine, LogState, ReadResult, RetentionPolicy, StoredMessage } from '../engines/engine.js';
 import { firstOffset, retainedCount } from '../engines/engine.js';
 import { badRequest, notFound, payloadTooLarge, SwitchboardError, unavailable } from '../protocol/errors.js';
 import type { TopicStats } from '../protocol/message.js';
@@ -151,10 +151,27 @@ export function createHub(options: CreateHubOptions): Hub {
     } satisfies FetchResult;
   };
 
+  // A publish wakes every long poll on a topic at once, mostly with the same cursor: identical reads
+  // issued in the same event-loop turn share one engine read (and, downstream, one serialization).
+  const readsInFlight = new Map<string, Promise<ReadResult>>();
+  const coalescedRead = (topic: string, after: number, limit: number): Promise<ReadResult> => {
+    const key = `${topic} ${after} ${limit}`;
+    let read = readsInFlight.get(key);
+    if (!read) {
+      read = engine.read(topic, after, limit);
+      readsInFlight.set(key, read);
+      const forget = (): void => {
+        readsInFlight.delete(key);
+      };
+      read.then(forget, forget);
+    }
+    return read;
+  };
+
   const fetch = async (topic: string, request: FetchRequest): Promise<FetchResult> => {
     assertTopic(topic);
     const limit = Math.min(request.limit, limits.maxFetchLimit);
-    const read = await engineCall('read', () => engine.read(topic, request.after, limit));
+    const read = await engineCall('read', () => coalescedRead(topic, request.after, limit));
     return toFetchResult(topic, request, read, read.messages);
   };
 
