@@ -22,6 +22,7 @@ export async function startServer(
   return { server, url, close: () => server.close() };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: tests read answers of many shapes
 export async function json(response: Response): Promise<any> {
   const text = await response.text();
   try {

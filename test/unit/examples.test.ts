@@ -12,7 +12,8 @@ const examples = readdirSync(examplesDir).filter((name) => name.endsWith('.ts'))
 
 /** What each example must print; an example without an entry here fails, so none goes unchecked. */
 const EXPECTED_OUTPUT: Record<string, RegExp> = {
-  'request-response.ts': /published at offset \d+\nread back: \{"topic":"examples.orders","offset":\d+,"time":\d+,"event":"created","data":\{"id":42,"total":99.5\}/,
+  'request-response.ts':
+    /published at offset \d+\nread back: \{"topic":"examples.orders","offset":\d+,"time":\d+,"event":"created","data":\{"id":42,"total":99.5\}/,
   'short-poll.ts': /progress: \{"percent":25\}[\s\S]*progress: \{"percent":100\}/,
   'long-poll.ts': /upload 10%[\s\S]*upload 60%[\s\S]*upload 100%/,
 };
