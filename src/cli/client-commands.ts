@@ -4,6 +4,17 @@ import type { Command } from 'commander';
 
 const DEFAULT_URL = process.env.SWITCHBOARD_URL ?? 'http://127.0.0.1:8080';
 
+/** Adds the bearer token (`--token`, or env SWITCHBOARD_TOKEN) for servers run with --auth token. */
+function withToken(flag: string | undefined, init: RequestInit = {}): RequestInit {
+  // Read here rather than as the option's default, so --help never prints a token.
+  const token = flag ?? process.env.SWITCHBOARD_TOKEN;
+  if (!token) return init;
+  return {
+    ...init,
+    headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${token}` },
+  };
+}
+
 async function requestJson(url: string, init?: RequestInit): Promise<unknown> {
   const response = await fetch(url, init);
   const body = (await response.json().catch(() => ({}))) as { error?: { code: string; message: string } };
@@ -20,6 +31,7 @@ export function registerClientCommands(program: Command): void {
     .command('publish <topic> [data]')
     .description('publish one message; DATA is JSON (or a plain string), "-" or absent reads stdin')
     .option('--url <url>', 'server URL (env SWITCHBOARD_URL)', DEFAULT_URL)
+    .option('--token <jwt>', 'token for --auth token servers (env SWITCHBOARD_TOKEN)')
     .option('--event <name>', 'event type name')
     .option(
       '--key <idempotencyKey>',
@@ -33,7 +45,7 @@ export function registerClientCommands(program: Command): void {
       async (
         topic: string,
         data: string | undefined,
-        options: { url: string; event?: string; key?: string },
+        options: { url: string; token?: string; event?: string; key?: string },
       ) => {
         const text = data === undefined || data === '-' ? readFileSync(0, 'utf8').trim() : data;
         let value: unknown;
@@ -42,11 +54,14 @@ export function registerClientCommands(program: Command): void {
         } catch {
           value = text;
         }
-        const answer = await requestJson(`${options.url}/v1/topics/${topic}/messages`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ data: value, event: options.event, idempotencyKey: options.key }),
-        });
+        const answer = await requestJson(
+          `${options.url}/v1/topics/${topic}/messages`,
+          withToken(options.token, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ data: value, event: options.event, idempotencyKey: options.key }),
+          }),
+        );
         process.stdout.write(`${JSON.stringify(answer)}\n`);
       },
     );
@@ -55,6 +70,7 @@ export function registerClientCommands(program: Command): void {
     .command('subscribe <topic>')
     .description('print each message as one JSON line (pipe into jq)')
     .option('--url <url>', 'server URL (env SWITCHBOARD_URL)', DEFAULT_URL)
+    .option('--token <jwt>', 'token for --auth token servers (env SWITCHBOARD_TOKEN)')
     .option('--via <transport>', 'longpoll | poll', 'longpoll')
     .option('--after <offset>', 'start after this offset (default: only new messages)')
     .option('--interval <ms>', 'poll interval for --via poll', '1000')
@@ -63,7 +79,11 @@ export function registerClientCommands(program: Command): void {
       '\nExamples:\n  switchboard subscribe orders --after 0\n  switchboard subscribe orders --via poll | jq .data',
     )
     .action(
-      async (topic: string, options: { url: string; via: string; after?: string; interval: string }) => {
+      async (
+        topic: string,
+        options: { url: string; token?: string; via: string; after?: string; interval: string },
+      ) => {
+        const auth = withToken(options.token);
         if (options.via !== 'longpoll' && options.via !== 'poll') {
           throw new Error(`--via ${options.via} is not available in this build; use longpoll or poll`);
         }
@@ -71,11 +91,14 @@ export function registerClientCommands(program: Command): void {
         const base = `${options.url}/v1/topics/${topic}/messages`;
         let after =
           options.after === undefined
-            ? ((await requestJson(`${base}?limit=1&after=0`)) as Answer).last
+            ? ((await requestJson(`${base}?limit=1&after=0`, auth)) as Answer).last
             : Number(options.after);
         for (;;) {
           const wait = options.via === 'longpoll' ? 30 : 0;
-          const answer = (await requestJson(`${base}?after=${after}&wait=${wait}&limit=1000`)) as Answer;
+          const answer = (await requestJson(
+            `${base}?after=${after}&wait=${wait}&limit=1000`,
+            auth,
+          )) as Answer;
           for (const message of answer.messages) process.stdout.write(`${JSON.stringify(message)}\n`);
           after = answer.next;
           if (options.via === 'poll' && answer.messages.length === 0) {

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerClientCommands } from './client-commands.js';
 import { registerServe } from './serve.js';
+import { registerToken } from './token.js';
 
 const program = new Command()
   .name('switchboard')
@@ -12,6 +13,7 @@ const program = new Command()
 
 registerServe(program);
 registerClientCommands(program);
+registerToken(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`switchboard: ${(error as Error).message}\n`);

@@ -16,7 +16,44 @@ export function registerServe(program: Command): void {
     .option('--data-dir <dir>', `directory for the SQLite file (default ${DEFAULT_CONFIG.dataDir})`)
     .option('--redis-url <url>', 'Redis URL for --engine redis')
     .option('--auth <mode>', 'open | token (default open)')
-    .option('--jwt-secret <secret>', 'HS256 secret for --auth token')
+    .option(
+      '--jwt-secret <secret>',
+      'HS256 secret (≥ 32 bytes) for --auth token; prefer env SWITCHBOARD_JWT_SECRET',
+    )
+    .option('--jwt-public-key <file>', 'RS/ES/EdDSA public key (PEM or JWK file) for --auth token')
+    .option('--jwks-url <url>', 'JWKS endpoint whose keys verify tokens (https; cached 10 min)')
+    .option('--jwt-audience <aud>', 'require this "aud" claim')
+    .option('--jwt-issuer <iss>', 'require this "iss" claim')
+    .option(
+      '--jwt-clock-tolerance-seconds <s>',
+      `leeway on exp/nbf, 0-30 (default ${DEFAULT_CONFIG.jwtClockToleranceSeconds})`,
+    )
+    .option('--metrics-public', 'serve GET /metrics without a token in token mode (default: admin token)')
+    .option(
+      '--publish-rate <n>',
+      `publishes per second per token sub (per address in open mode), 0 = unlimited (default ${DEFAULT_CONFIG.publishRate})`,
+    )
+    .option(
+      '--publish-burst <n>',
+      `publishes allowed at once above the rate (default ${DEFAULT_CONFIG.publishBurst})`,
+    )
+    .option(
+      '--max-connections <n>',
+      `open connections in total, 0 = unlimited (default ${DEFAULT_CONFIG.maxConnections})`,
+    )
+    .option(
+      '--max-connections-per-ip <n>',
+      `open connections per address, 0 = unlimited (default ${DEFAULT_CONFIG.maxConnectionsPerIp})`,
+    )
+    .option('--max-long-polls <n>', `long polls held at once (default ${DEFAULT_CONFIG.maxLongPolls})`)
+    .option(
+      '--headers-timeout-ms <ms>',
+      `time allowed to send request headers (default ${DEFAULT_CONFIG.headersTimeoutMs})`,
+    )
+    .option(
+      '--request-timeout-ms <ms>',
+      `time allowed to send a whole request (default ${DEFAULT_CONFIG.requestTimeoutMs})`,
+    )
     .option(
       '--allowed-origins <list>',
       'comma-separated browser origins allowed besides the server itself, or *',
@@ -46,14 +83,14 @@ async function serve(flags: RawSettings): Promise<void> {
     }
     throw error;
   }
-  if (config.auth === 'token') {
-    process.stderr.write('switchboard: --auth token is not available in this build yet; use --auth open\n');
-    process.exit(2);
-  }
   let server: Awaited<ReturnType<typeof createServer>>;
   try {
     server = await createServer({ ...config, logger: { level: config.logLevel } });
   } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`switchboard: ${error.message}\n`);
+      process.exit(2);
+    }
     process.stderr.write(`switchboard: cannot start: ${(error as Error).message}\n`);
     process.exit(1);
   }
@@ -63,12 +100,24 @@ async function serve(flags: RawSettings): Promise<void> {
     { url, engine: config.engine, data: server.hub.engine.location, auth: config.auth },
     `Switchboard listening on ${url}`,
   );
+  if (config.auth === 'open') {
+    log.warn('auth is open: anyone who can reach this port can publish and subscribe (use --auth token)');
+  }
   process.stdout.write(
     [
       `Switchboard listening on ${url}`,
       `  engine: ${config.engine} (${server.hub.engine.location})`,
-      `  auth:   ${config.auth}${config.auth === 'open' ? ' — anyone who can reach this port can publish and subscribe' : ''}`,
-      `  try:    curl -d '{"data":"hello"}' -H 'content-type: application/json' ${url}/v1/topics/demo/messages`,
+      `  auth:   ${config.auth === 'open' ? 'open — anyone who can reach this port can publish and subscribe' : server.app.security.auth.description}`,
+      ...(config.auth === 'open'
+        ? [
+            `  try:    curl -d '{"data":"hello"}' -H 'content-type: application/json' ${url}/v1/topics/demo/messages`,
+          ]
+        : [
+            config.jwtSecret
+              ? '  try:    TOKEN=$(switchboard token --sub me --publish demo --subscribe demo)   # same secret'
+              : '  try:    TOKEN=<a JWT from your issuer, with topics.publish covering "demo">',
+            `          curl -H "Authorization: Bearer $TOKEN" -d '{"data":"hello"}' -H 'content-type: application/json' ${url}/v1/topics/demo/messages`,
+          ]),
       '',
     ].join('\n'),
   );

@@ -5,11 +5,16 @@
 import type { Engine, LogState, ReadResult, RetentionPolicy, StoredMessage } from '../engines/engine.js';
 import { firstOffset, retainedCount } from '../engines/engine.js';
 import { badRequest, notFound, payloadTooLarge, SwitchboardError, unavailable } from '../protocol/errors.js';
-import type { TopicStats } from '../protocol/message.js';
+import type { Message, TopicStats } from '../protocol/message.js';
+import { createFeed, type Feed, type GapNotice, type ResetNotice } from './feed.js';
+import type { Groups } from './group-api.js';
+import { createGroups } from './groups.js';
+import type { HubObserver } from './hub-observer.js';
 import { DEFAULT_HUB_OPTIONS, type HubOptions } from './options.js';
 import { matchTopic } from './topic-pattern.js';
 import { assertEvent, assertIdempotencyKey, assertTopic } from './validate.js';
 import { WaiterRegistry, type WaitOutcome } from './waiters.js';
+import { toMessage } from './wire-json.js';
 
 export interface PublishInput {
   /** The data as JSON text (wires pass the sender's own text; `publish()` stringifies). */
@@ -55,9 +60,31 @@ export interface WaitRequest extends FetchRequest {
   transport?: string;
 }
 
+/** An in-process subscription: replay from `after`, then live; each offset once, in order. */
+export interface SubscribeOptions {
+  /** Replay messages with offset > after first; leave out to receive new messages only. */
+  after?: number;
+  /** Epoch the `after` cursor came from; a mismatch calls `onReset` and restarts at offset 1. */
+  epoch?: string;
+  onMessage(message: Message): void;
+  onGap?(notice: GapNotice): void;
+  onReset?(notice: ResetNotice): void;
+  /** A callback threw, or the store failed (the subscription is then closed). */
+  onError?(error: unknown): void;
+}
+
+export interface Subscription {
+  readonly topic: string;
+  /** Highest offset delivered so far (-1 until the subscription has started). */
+  readonly cursor: number;
+  unsubscribe(): void;
+}
+
 export interface Hub {
   readonly engine: Engine;
   readonly options: HubOptions;
+  /** Consumer groups (competing consumers): claim, ack, nack, state, push members. */
+  readonly groups: Groups;
   /** Long polls held right now. */
   readonly heldRequests: number;
   /** Publishes one message with plain JS data (the embeddable API). */
@@ -78,6 +105,12 @@ export interface Hub {
   trackSubscriber(topic: string, transport: string): () => void;
   /** Listens for appended messages (any topic); returns the unsubscribe function. */
   onAppended(listener: (topic: string, last: number) => void): () => void;
+  /** Live subscribers summed over topics, by transport (read-only; for metrics). */
+  subscribersByTransport(): Record<string, number>;
+  /** The per-topic live feed the push transports share: one log read per topic per append. */
+  readonly feed: Feed;
+  /** Subscribes in process (the embeddable pub/sub): replay from `after`, then live. */
+  subscribe(topic: string, options: SubscribeOptions): Subscription;
   retentionFor(topic: string): RetentionPolicy;
   /** Answers held long polls and stops timers; the engine stays open (see `close`). */
   drain(): void;
@@ -87,10 +120,12 @@ export interface Hub {
 export interface CreateHubOptions extends Partial<Omit<HubOptions, 'limits'>> {
   engine: Engine;
   limits?: Partial<HubOptions['limits']>;
+  /** Told about publishes and engine call latency (metrics); see hub-observer.ts. */
+  observer?: HubObserver;
 }
 
 export function createHub(options: CreateHubOptions): Hub {
-  const { engine } = options;
+  const { engine, observer } = options;
   const hubOptions: HubOptions = {
     ...DEFAULT_HUB_OPTIONS,
     ...stripUndefined(options),
@@ -101,6 +136,7 @@ export function createHub(options: CreateHubOptions): Hub {
   const subscribers = new Map<string, Map<string, number>>();
   const stopWaking = engine.onAppended((topic, last) => waiters.appended(topic, last));
   let draining = false;
+  let feed: Feed | undefined;
 
   const retentionFor = (topic: string): RetentionPolicy => {
     const rule = hubOptions.retentionRules.find((r) => matchTopic(r.pattern, topic));
@@ -109,6 +145,8 @@ export function createHub(options: CreateHubOptions): Hub {
       ...stripUndefined({ maxCount: rule?.maxCount, maxAgeMs: rule?.maxAgeMs }),
     };
   };
+
+  const groups = createGroups({ engine, options: hubOptions, retentionFor });
 
   const sweep = async (): Promise<void> => {
     await engine.sweep({ now: now(), retentionFor, dedupeWindowMs: hubOptions.dedupeWindowMs });
@@ -119,11 +157,17 @@ export function createHub(options: CreateHubOptions): Hub {
   sweepTimer.unref();
 
   const engineCall = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
+    const started = observer?.engineOp ? performance.now() : 0;
+    let ok = false;
     try {
-      return await call();
+      const result = await call();
+      ok = true;
+      return result;
     } catch (error) {
       if (error instanceof SwitchboardError) throw error;
       throw unavailable(`the ${engine.name} engine failed to ${what}; retry shortly`, error);
+    } finally {
+      observer?.engineOp?.(what, (performance.now() - started) / 1000, ok);
     }
   };
 
@@ -207,6 +251,10 @@ export function createHub(options: CreateHubOptions): Hub {
         retention: retentionFor(topic),
       }),
     );
+    if (observer?.published) {
+      const stored = appended.outcomes.filter((outcome) => !outcome.duplicate).length;
+      if (stored > 0) observer.published(topic, stored);
+    }
     return { topic, epoch: appended.epoch, outcomes: appended.outcomes };
   };
 
@@ -222,6 +270,7 @@ export function createHub(options: CreateHubOptions): Hub {
   return {
     engine,
     options: hubOptions,
+    groups,
     get heldRequests() {
       return waiters.size;
     },
@@ -279,18 +328,42 @@ export function createHub(options: CreateHubOptions): Hub {
     },
 
     trackSubscriber,
+    subscribersByTransport() {
+      const totals: Record<string, number> = {};
+      for (const byTransport of subscribers.values()) {
+        for (const [transport, count] of byTransport) totals[transport] = (totals[transport] ?? 0) + count;
+      }
+      return totals;
+    },
     onAppended: (listener) => engine.onAppended(listener),
     retentionFor,
+
+    get feed() {
+      feed ??= createFeed({
+        fetch,
+        onAppended: (listener) => engine.onAppended(listener),
+        trackSubscriber,
+        pageSize: limits.maxFetchLimit,
+      });
+      return feed;
+    },
+
+    subscribe(topic, subscribeOptions) {
+      return subscribeInProcess(this.feed, assertTopic(topic), subscribeOptions);
+    },
 
     drain() {
       draining = true;
       clearInterval(sweepTimer);
       waiters.releaseAll();
+      groups.drain();
     },
 
     async close() {
       this.drain();
+      feed?.close();
       stopWaking();
+      await groups.drained(); // push members hand back what they hold before the store closes
       await engine.close();
     },
   };
@@ -313,6 +386,36 @@ export function createHub(options: CreateHubOptions): Hub {
       if (map?.size === 0) subscribers.delete(topic);
     };
   }
+}
+
+function subscribeInProcess(feed: Feed, topic: string, options: SubscribeOptions): Subscription {
+  const guard = (call: () => void): void => {
+    try {
+      call();
+    } catch (error) {
+      options.onError?.(error);
+    }
+  };
+  const subscription = feed.subscribe(
+    topic,
+    { after: options.after, epoch: options.epoch, transport: 'in-process' },
+    {
+      started: () => {},
+      deliver: (messages, from) => {
+        for (let i = from; i < messages.length; i++) guard(() => options.onMessage(toMessage(messages[i]!)));
+      },
+      gap: (notice) => guard(() => options.onGap?.(notice)),
+      reset: (notice) => guard(() => options.onReset?.(notice)),
+      failed: (error) => options.onError?.(error),
+    },
+  );
+  return {
+    topic,
+    get cursor() {
+      return subscription.cursor;
+    },
+    unsubscribe: () => subscription.close(),
+  };
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -7,6 +7,7 @@
  * delivery (engines only *signal* that a topic grew, through `onAppended`; readers always read
  * the log, so resume, gaps and duplicates behave the same on every transport and node).
  */
+import type { GroupStore } from './group-store.js';
 
 /** A message as stored: `data` is the JSON text exactly as the publisher sent it. */
 export interface StoredMessage {
@@ -105,7 +106,8 @@ export interface LogStore {
   onAppended(listener: AppendedListener): () => void;
 }
 
-export type Engine = EngineLifecycle & LogStore;
+/** Consumer groups are part of every engine (see group-store.ts). */
+export type Engine = EngineLifecycle & LogStore & GroupStore;
 
 export const firstOffset = (state: LogState): number => (state.last > state.floor ? state.floor + 1 : 0);
 export const retainedCount = (state: LogState): number => state.last - state.floor;

@@ -57,3 +57,8 @@ export const unsupportedMediaType = (message: string): SwitchboardError =>
   new SwitchboardError('unsupported_media_type', message);
 export const unavailable = (message: string, cause?: unknown): SwitchboardError =>
   new SwitchboardError('unavailable', message, { cause });
+export const unauthorized = (message: string): SwitchboardError =>
+  new SwitchboardError('unauthorized', message);
+/** `retryAfterMs` becomes the `Retry-After` header (whole seconds, at least 1). */
+export const rateLimited = (message: string, retryAfterMs: number): SwitchboardError =>
+  new SwitchboardError('rate_limited', message, { retryAfterMs: Math.max(1, retryAfterMs) });

@@ -6,14 +6,21 @@ import type { Server } from 'node:http';
 import Fastify, { type FastifyHttpOptions, type FastifyInstance, LogController } from 'fastify';
 import { createHub, type Hub } from '../core/hub.js';
 import type { Engine } from '../engines/engine.js';
+import { registerGroups } from '../patterns/groups/index.js';
 import { registerPoll } from '../patterns/poll/index.js';
 import { registerRest } from '../patterns/rest/index.js';
 import { registerBodyParsers } from '../patterns/shared/body.js';
-import { isLoopbackHost, registerBrowserGuard } from './browser-guard.js';
+import { registerSse } from '../patterns/sse/index.js';
+import { registerWebSocket } from '../patterns/websocket/index.js';
+import { authenticatorFromConfig } from './auth-setup.js';
+import { createBrowserCheck, isLoopbackHost, registerBrowserGuard } from './browser-guard.js';
 import { DEFAULT_CONFIG, type ServerConfig } from './config.js';
 import { createEngine } from './engine-factory.js';
 import { clientErrorHandler, installErrorHandlers } from './errors.js';
 import { registerHealth } from './health.js';
+import { loggerOptions } from './logging.js';
+import { createServerMetrics } from './metrics.js';
+import { registerSecurity } from './security.js';
 import { registerShutdownGate } from './shutdown.js';
 
 export interface CreateServerOptions extends Partial<ServerConfig> {
@@ -36,18 +43,22 @@ export interface SwitchboardServer {
 export async function createServer(options: CreateServerOptions = {}): Promise<SwitchboardServer> {
   const { engineInstance, logger = false, ...overrides } = options;
   const config: ServerConfig = { ...DEFAULT_CONFIG, ...overrides };
+  const auth = await authenticatorFromConfig(config); // bad key settings fail before the store opens
+  const metrics = createServerMetrics();
   const engine = engineInstance ?? createEngine(config);
   await engine.open();
   const hub = createHub({
     engine,
-    limits: { maxMessageBytes: config.maxMessageBytes },
+    observer: metrics.hubObserver,
+    limits: { maxMessageBytes: config.maxMessageBytes, maxWaiters: config.maxLongPolls },
     retention: { maxCount: config.retention.maxCount, maxAgeMs: config.retention.maxAgeMs },
     retentionRules: config.retention.rules,
     dedupeWindowMs: config.dedupeWindowMs,
   });
+  metrics.attachHub(hub);
 
   const app = Fastify({
-    logger: logger === false ? false : logger === true ? { level: config.logLevel } : logger,
+    logger: loggerOptions(logger, config.logLevel), // redacts tokens: see logging.ts
     bodyLimit: config.maxBodyBytes,
     return503OnClosing: false, // fastify's own 503 body is not the contract's: see shutdown.ts
     keepAliveTimeout: config.keepAliveTimeoutMs,
@@ -57,6 +68,9 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
       headersTimeout: config.headersTimeoutMs,
       requestTimeout: config.requestTimeoutMs,
       keepAliveTimeout: config.keepAliveTimeoutMs,
+      // Node checks the two timeouts above only this often (30 s by default), which would let a
+      // slow-loris client hold a socket far longer than headersTimeoutMs.
+      connectionsCheckingInterval: Math.max(50, Math.min(5_000, config.headersTimeoutMs / 4)),
       noDelay: true,
     },
     clientErrorHandler,
@@ -68,13 +82,28 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
   const gate = registerShutdownGate(app);
   registerBodyParsers(app, config.maxBodyBytes);
   installErrorHandlers(app);
-  registerBrowserGuard(app, {
-    allowedOrigins: config.allowedOrigins,
-    loopbackOnly: isLoopbackHost(config.host),
-  });
+  const browserGuard = { allowedOrigins: config.allowedOrigins, loopbackOnly: isLoopbackHost(config.host) };
+  registerBrowserGuard(app, browserGuard);
+  registerSecurity(app, { config, auth, metrics }); // before the routes: it checks each has an auth rule
   registerHealth(app, hub);
   registerRest(app, hub);
   registerPoll(app, hub);
+  const sse = registerSse(app, hub, {
+    keepAliveMs: config.sseKeepAliveMs,
+    retryMs: config.sseRetryMs,
+    maxBufferedBytes: config.pushMaxBufferedBytes,
+    maxTopicsPerConnection: config.maxTopicsPerConnection,
+  });
+  const websocket = registerWebSocket(app, hub, {
+    maxFrameBytes: config.wsMaxPayloadBytes || config.maxMessageBytes + 16_384, // 0 = automatic
+    maxBufferedBytes: config.pushMaxBufferedBytes,
+    maxTopics: config.maxTopicsPerConnection,
+    controlOpsPerSecond: config.wsControlOpsPerSecond,
+    pingIntervalMs: config.wsPingIntervalMs,
+    authMode: config.auth,
+    browserCheck: createBrowserCheck(browserGuard),
+  });
+  registerGroups(app, hub);
 
   let closing: Promise<void> | undefined;
   return {
@@ -89,6 +118,9 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
       closing ??= (async () => {
         gate.beginClosing();
         hub.drain(); // answers held long polls and refuses new publishes
+        // Push streams end with a reconnect hint (WebSocket 1012, SSE `close` + `retry:`) while the
+        // store is still open, so clients resume from their last offsets on another try or node.
+        await Promise.all([websocket.close(), sse.close()]);
         const closed = app.close(); // stops accepting connections
         await gate.settled(5_000); // in-flight publishes finish and are answered
         app.server.closeAllConnections();

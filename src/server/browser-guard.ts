@@ -26,38 +26,42 @@ export function isLoopbackHost(host: string): boolean {
   return LOOPBACK_HOSTS.has(host) || host.startsWith('127.');
 }
 
-export function registerBrowserGuard(app: FastifyInstance, options: BrowserGuardOptions): void {
+/**
+ * The guard's decision for one request: a refusal message, or undefined when allowed. Exposed for
+ * WebSocket upgrades, which bypass fastify's hooks but need the same checks (cross-site WebSocket
+ * hijacking is the WebSocket form of the text/plain POST problem).
+ */
+export function createBrowserCheck(
+  options: BrowserGuardOptions,
+): (host: string | undefined, origin: string | undefined) => string | undefined {
   const anyOrigin = options.allowedOrigins.includes('*');
   const allowed = new Set(options.allowedOrigins.map((o) => o.replace(/\/$/, '').toLowerCase()));
-
-  const originAllowed = (origin: string, host: string | undefined): boolean => {
-    if (anyOrigin) return true;
-    const normalized = origin.toLowerCase();
-    if (allowed.has(normalized)) return true;
-    // Same origin: the page was served by this server.
-    try {
-      return host !== undefined && new URL(normalized).host === host.toLowerCase();
-    } catch {
-      return false;
+  return (host, origin) => {
+    if (options.loopbackOnly && (host === undefined || !isLoopbackHost(hostName(host)))) {
+      return `Host "${host ?? ''}" is not this server's; a server bound to loopback answers only localhost/127.0.0.1/[::1] (bind a public --host to serve other names)`;
     }
+    if (origin === undefined || anyOrigin || allowed.has(origin.toLowerCase())) return undefined;
+    try {
+      if (host !== undefined && new URL(origin.toLowerCase()).host === host.toLowerCase()) return undefined;
+    } catch {
+      // not a URL: refused below
+    }
+    return `Origin ${origin} is not allowed; add it with --allowed-origins`;
   };
+}
+
+export function registerBrowserGuard(app: FastifyInstance, options: BrowserGuardOptions): void {
+  const anyOrigin = options.allowedOrigins.includes('*');
+  const check = createBrowserCheck(options);
 
   const refuse = (reply: FastifyReply, message: string) =>
     reply.code(403).send(errorBody('forbidden', message));
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    const host = request.headers.host;
-    if (options.loopbackOnly && (host === undefined || !isLoopbackHost(hostName(host)))) {
-      return refuse(
-        reply,
-        `Host "${host ?? ''}" is not this server's; a server bound to loopback answers only localhost/127.0.0.1/[::1] (bind a public --host to serve other names)`,
-      );
-    }
     const origin = request.headers.origin;
+    const refusal = check(request.headers.host, origin);
+    if (refusal !== undefined) return refuse(reply, refusal);
     if (origin === undefined) return;
-    if (!originAllowed(origin, host)) {
-      return refuse(reply, `Origin ${origin} is not allowed; add it with --allowed-origins`);
-    }
     reply.header('access-control-allow-origin', anyOrigin ? '*' : origin);
     reply.header('vary', 'Origin');
     reply.header('access-control-expose-headers', 'Location, Retry-After');

@@ -15,7 +15,30 @@ export interface ServerConfig {
   dataDir: string;
   redisUrl: string;
   auth: AuthMode;
+  /** HS256 secret (at least 32 bytes) for token mode. */
   jwtSecret: string | undefined;
+  /** RS/ES/EdDSA public key for token mode: a PEM or JWK file path, or the PEM/JWK text itself. */
+  jwtPublicKey: string | undefined;
+  /** JWKS endpoint for token mode (https, or http on loopback); keys are cached for 10 minutes. */
+  jwksUrl: string | undefined;
+  /** Required `aud` claim, when set. */
+  jwtAudience: string | undefined;
+  /** Required `iss` claim, when set. */
+  jwtIssuer: string | undefined;
+  /** Clock skew allowed on `exp`/`nbf`, 0-30 s. @default 30 */
+  jwtClockToleranceSeconds: number;
+  /** `GET /metrics` without a token in token mode (else it needs an admin token). @default false */
+  metricsPublic: boolean;
+  /** Publishes per second per token `sub` (per address in open mode); 0 = unlimited. @default 1_000 */
+  publishRate: number;
+  /** Publishes a client may make at once above the rate. @default 2_000 */
+  publishBurst: number;
+  /** Open TCP connections in total; more are answered 503 and closed. 0 = unlimited. @default 20_000 */
+  maxConnections: number;
+  /** Open TCP connections per address (IPv6: per /64); more are answered 429. 0 = unlimited. @default 2_000 */
+  maxConnectionsPerIp: number;
+  /** Long polls held at once; more answer 503. @default 20_000 */
+  maxLongPolls: number;
   /** Browser origins allowed besides the server's own; `*` allows any. */
   allowedOrigins: string[];
   allowPrivateWebhooks: boolean;
@@ -34,6 +57,31 @@ export interface ServerConfig {
   keepAliveTimeoutMs: number;
   /** Largest request head (request line + headers). @default 16_384 (16 KiB) */
   maxHeaderBytes: number;
+  // Server push (SSE and WebSocket): see docs/protocol.md.
+  /** Interval of SSE keep-alive comments (proxies drop idle streams). @default 15_000 (15 s) */
+  sseKeepAliveMs: number;
+  /** `retry:` hint sent to EventSource clients (reconnect delay). @default 2_000 (2 s) */
+  sseRetryMs: number;
+  /** Interval of WebSocket pings; a peer that misses one ping is terminated. @default 25_000 (25 s) */
+  wsPingIntervalMs: number;
+  /**
+   * Largest WebSocket frame answered normally; larger ones (up to twice this) get an error reply,
+   * still larger ones close the connection with 1009. 0 = maxMessageBytes + 16 KiB of envelope.
+   * @default 0
+   */
+  wsMaxPayloadBytes: number;
+  /**
+   * Bytes a push connection may have queued and unsent; past this it is a slow consumer and is closed
+   * (WebSocket 4001, SSE `close` event) to resume from its last offset. @default 1_048_576 (1 MiB)
+   */
+  pushMaxBufferedBytes: number;
+  /** Topics one WebSocket or SSE connection may subscribe to. @default 100 */
+  maxTopicsPerConnection: number;
+  /**
+   * WebSocket subscribe/unsubscribe/auth ops plus malformed frames per second per connection
+   * (bursts of twice this pass); more closes the connection with 4429. @default 100
+   */
+  wsControlOpsPerSecond: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -44,6 +92,17 @@ export const DEFAULT_CONFIG: ServerConfig = {
   redisUrl: 'redis://127.0.0.1:6379',
   auth: 'open',
   jwtSecret: undefined,
+  jwtPublicKey: undefined,
+  jwksUrl: undefined,
+  jwtAudience: undefined,
+  jwtIssuer: undefined,
+  jwtClockToleranceSeconds: 30,
+  metricsPublic: false,
+  publishRate: 1_000,
+  publishBurst: 2_000,
+  maxConnections: 20_000,
+  maxConnectionsPerIp: 2_000,
+  maxLongPolls: 20_000,
   allowedOrigins: [],
   allowPrivateWebhooks: false,
   logLevel: 'info',
@@ -55,6 +114,13 @@ export const DEFAULT_CONFIG: ServerConfig = {
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 65_000,
   maxHeaderBytes: 16_384,
+  sseKeepAliveMs: 15_000,
+  sseRetryMs: 2_000,
+  wsPingIntervalMs: 25_000,
+  wsMaxPayloadBytes: 0,
+  pushMaxBufferedBytes: 1_048_576,
+  maxTopicsPerConnection: 100,
+  wsControlOpsPerSecond: 100,
 };
 
 export class ConfigError extends Error {
@@ -72,11 +138,31 @@ const ENV_NAMES: Array<[keyof ServerConfig | 'config', string]> = [
   ['redisUrl', 'SWITCHBOARD_REDIS_URL'],
   ['auth', 'SWITCHBOARD_AUTH'],
   ['jwtSecret', 'SWITCHBOARD_JWT_SECRET'],
+  ['jwtPublicKey', 'SWITCHBOARD_JWT_PUBLIC_KEY'],
+  ['jwksUrl', 'SWITCHBOARD_JWKS_URL'],
+  ['jwtAudience', 'SWITCHBOARD_JWT_AUDIENCE'],
+  ['jwtIssuer', 'SWITCHBOARD_JWT_ISSUER'],
+  ['jwtClockToleranceSeconds', 'SWITCHBOARD_JWT_CLOCK_TOLERANCE_SECONDS'],
+  ['metricsPublic', 'SWITCHBOARD_METRICS_PUBLIC'],
+  ['publishRate', 'SWITCHBOARD_PUBLISH_RATE'],
+  ['publishBurst', 'SWITCHBOARD_PUBLISH_BURST'],
+  ['maxConnections', 'SWITCHBOARD_MAX_CONNECTIONS'],
+  ['maxConnectionsPerIp', 'SWITCHBOARD_MAX_CONNECTIONS_PER_IP'],
+  ['maxLongPolls', 'SWITCHBOARD_MAX_LONG_POLLS'],
+  ['headersTimeoutMs', 'SWITCHBOARD_HEADERS_TIMEOUT_MS'],
+  ['requestTimeoutMs', 'SWITCHBOARD_REQUEST_TIMEOUT_MS'],
+  ['keepAliveTimeoutMs', 'SWITCHBOARD_KEEP_ALIVE_TIMEOUT_MS'],
+  ['maxHeaderBytes', 'SWITCHBOARD_MAX_HEADER_BYTES'],
+  ['dedupeWindowMs', 'SWITCHBOARD_DEDUPE_WINDOW_MS'],
   ['allowedOrigins', 'SWITCHBOARD_ALLOWED_ORIGINS'],
   ['allowPrivateWebhooks', 'SWITCHBOARD_ALLOW_PRIVATE_WEBHOOKS'],
   ['logLevel', 'SWITCHBOARD_LOG_LEVEL'],
   ['maxBodyBytes', 'SWITCHBOARD_MAX_BODY_BYTES'],
   ['maxMessageBytes', 'SWITCHBOARD_MAX_MESSAGE_BYTES'],
+  ['sseKeepAliveMs', 'SWITCHBOARD_SSE_KEEP_ALIVE_MS'],
+  ['wsMaxPayloadBytes', 'SWITCHBOARD_WS_MAX_PAYLOAD_BYTES'],
+  ['pushMaxBufferedBytes', 'SWITCHBOARD_PUSH_MAX_BUFFERED_BYTES'],
+  ['maxTopicsPerConnection', 'SWITCHBOARD_MAX_TOPICS_PER_CONNECTION'],
   ['config', 'SWITCHBOARD_CONFIG'],
 ];
 
@@ -150,11 +236,60 @@ function validate(config: ServerConfig): ServerConfig {
   if (!['open', 'token'].includes(config.auth)) {
     throw new ConfigError(`auth must be open or token, got "${config.auth}"`);
   }
-  if (config.auth === 'token' && !config.jwtSecret) {
-    throw new ConfigError('auth=token needs --jwt-secret (or SWITCHBOARD_JWT_SECRET)');
-  }
+  validateAuth(config);
+  validateLimits(config);
   if (config.maxMessageBytes < 1 || config.maxBodyBytes < config.maxMessageBytes) {
     throw new ConfigError('maxBodyBytes must be at least maxMessageBytes, and both positive');
   }
+  for (const key of ['sseKeepAliveMs', 'sseRetryMs', 'wsPingIntervalMs', 'pushMaxBufferedBytes'] as const) {
+    if (config[key] < 1) throw new ConfigError(`${key} must be positive, got ${config[key]}`);
+  }
+  if (config.maxTopicsPerConnection < 1 || config.wsControlOpsPerSecond < 1) {
+    throw new ConfigError('maxTopicsPerConnection and wsControlOpsPerSecond must be at least 1');
+  }
+  if (config.wsMaxPayloadBytes !== 0 && config.wsMaxPayloadBytes < config.maxMessageBytes + 1_024) {
+    throw new ConfigError(
+      `wsMaxPayloadBytes must be 0 (automatic) or at least maxMessageBytes + 1024 (${config.maxMessageBytes + 1_024}), got ${config.wsMaxPayloadBytes}`,
+    );
+  }
   return config;
+}
+
+function validateAuth(config: ServerConfig): void {
+  if (config.auth === 'token' && !config.jwtSecret && !config.jwtPublicKey && !config.jwksUrl) {
+    throw new ConfigError(
+      'auth=token needs --jwt-secret, --jwt-public-key or --jwks-url (or SWITCHBOARD_JWT_SECRET, …)',
+    );
+  }
+  if (config.jwtSecret !== undefined && Buffer.byteLength(config.jwtSecret) < 32) {
+    throw new ConfigError('jwtSecret must be at least 32 bytes; generate one with: openssl rand -base64 32');
+  }
+  if (config.jwtPublicKey && config.jwksUrl) {
+    throw new ConfigError('give either --jwt-public-key or --jwks-url, not both');
+  }
+  if (config.jwksUrl) {
+    let url: URL;
+    try {
+      url = new URL(config.jwksUrl);
+    } catch {
+      throw new ConfigError(`jwksUrl is not a URL: "${config.jwksUrl}"`);
+    }
+    // Keys fetched over plain HTTP could be swapped in transit; allow it only on this machine.
+    const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+      throw new ConfigError('jwksUrl must use https (plain http only on localhost)');
+    }
+  }
+  if (config.jwtClockToleranceSeconds < 0 || config.jwtClockToleranceSeconds > 30) {
+    throw new ConfigError(`jwtClockToleranceSeconds must be 0-30, got ${config.jwtClockToleranceSeconds}`);
+  }
+}
+
+function validateLimits(config: ServerConfig): void {
+  for (const key of ['publishRate', 'maxConnections', 'maxConnectionsPerIp'] as const) {
+    if (config[key] < 0) throw new ConfigError(`${key} must be 0 (unlimited) or more, got ${config[key]}`);
+  }
+  for (const key of ['publishBurst', 'maxLongPolls', 'headersTimeoutMs', 'requestTimeoutMs'] as const) {
+    if (config[key] < 1) throw new ConfigError(`${key} must be at least 1, got ${config[key]}`);
+  }
 }

@@ -1,5 +1,6 @@
 import type { Engine } from '../engines/engine.js';
 import { createMemoryEngine } from '../engines/memory/index.js';
+import { createRedisEngine } from '../engines/redis/index.js';
 import { createSqliteEngine } from '../engines/sqlite/index.js';
 import type { ServerConfig } from './config.js';
 import { ConfigError } from './config.js';
@@ -11,8 +12,13 @@ export function createEngine(config: Pick<ServerConfig, 'engine' | 'dataDir' | '
     case 'sqlite':
       return createSqliteEngine({ dataDir: config.dataDir });
     case 'redis':
-      throw new ConfigError(
-        'the redis engine is not available in this build yet; use --engine sqlite or memory',
-      );
+      if (!/^rediss?:\/\//.test(config.redisUrl)) {
+        throw new ConfigError(
+          // Not echoed whole: the URL may carry a password.
+          `--redis-url must start with redis:// or rediss:// (e.g. redis://127.0.0.1:6379), got one starting "${config.redisUrl.slice(0, 8)}"`,
+        );
+      }
+      // Persistence warnings (AOF off, eviction on) go to stderr when the engine opens.
+      return createRedisEngine({ url: config.redisUrl });
   }
 }

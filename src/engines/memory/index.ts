@@ -16,6 +16,7 @@ import type {
 } from '../engine.js';
 import { newEpoch } from '../epoch.js';
 import { AppendedSignal } from '../listeners.js';
+import { createMemoryGroupStore } from './groups.js';
 
 interface MemoryLog {
   epoch: string;
@@ -46,7 +47,50 @@ export function createMemoryEngine(): Engine {
     if (closed) throw new Error('memory engine is closed');
   };
 
+  // Synchronous, so consumer groups can dead-letter inside their own single step.
+  const appendNow = (request: AppendRequest): AppendResult => {
+    const { topic, entries, now, dedupeWindowMs, retention } = request;
+    let log = logs.get(topic);
+    if (!log) {
+      log = { epoch: newEpoch(), messages: [], floor: 0, last: 0, dedupe: new Map() };
+      logs.set(topic, log);
+    }
+    const outcomes: AppendOutcome[] = [];
+    for (const entry of entries) {
+      const key = entry.idempotencyKey;
+      const seen = key === undefined ? undefined : log.dedupe.get(key);
+      if (seen && seen.time >= now - dedupeWindowMs) {
+        outcomes.push({ offset: seen.offset, time: seen.time, duplicate: true });
+        continue;
+      }
+      const offset = ++log.last;
+      log.messages.push({ topic, offset, time: now, event: entry.event, data: entry.data });
+      const outcome = { offset, time: now, duplicate: false };
+      if (key !== undefined) {
+        log.dedupe.delete(key); // re-insert so the map stays in time order
+        log.dedupe.set(key, outcome);
+      }
+      outcomes.push(outcome);
+    }
+    trimFront(log, log.messages.length - retention.maxCount);
+    const result: AppendResult = { ...stateOf(log), epoch: log.epoch, outcomes };
+    const last = log.last;
+    if (outcomes.some((o) => !o.duplicate)) queueMicrotask(() => signal.emit(topic, last));
+    return result;
+  };
+
+  const groupStore = createMemoryGroupStore({
+    state: (topic) => {
+      const log = logs.get(topic);
+      return log ? stateOf(log) : { ...EMPTY };
+    },
+    messages: (topic) => logs.get(topic)?.messages ?? [],
+    append: appendNow,
+    assertOpen,
+  });
+
   return {
+    ...groupStore,
     name: 'memory',
     location: 'in memory (nothing survives a restart)',
     async open() {
@@ -61,34 +105,7 @@ export function createMemoryEngine(): Engine {
 
     async append(request: AppendRequest): Promise<AppendResult> {
       assertOpen();
-      const { topic, entries, now, dedupeWindowMs, retention } = request;
-      let log = logs.get(topic);
-      if (!log) {
-        log = { epoch: newEpoch(), messages: [], floor: 0, last: 0, dedupe: new Map() };
-        logs.set(topic, log);
-      }
-      const outcomes: AppendOutcome[] = [];
-      for (const entry of entries) {
-        const key = entry.idempotencyKey;
-        const seen = key === undefined ? undefined : log.dedupe.get(key);
-        if (seen && seen.time >= now - dedupeWindowMs) {
-          outcomes.push({ offset: seen.offset, time: seen.time, duplicate: true });
-          continue;
-        }
-        const offset = ++log.last;
-        log.messages.push({ topic, offset, time: now, event: entry.event, data: entry.data });
-        const outcome = { offset, time: now, duplicate: false };
-        if (key !== undefined) {
-          log.dedupe.delete(key); // re-insert so the map stays in time order
-          log.dedupe.set(key, outcome);
-        }
-        outcomes.push(outcome);
-      }
-      trimFront(log, log.messages.length - retention.maxCount);
-      const result: AppendResult = { ...stateOf(log), epoch: log.epoch, outcomes };
-      const last = log.last;
-      if (outcomes.some((o) => !o.duplicate)) queueMicrotask(() => signal.emit(topic, last));
-      return result;
+      return appendNow(request);
     },
 
     async read(topic: string, after: number, limit: number): Promise<ReadResult> {

@@ -23,6 +23,7 @@ import type {
 } from '../engine.js';
 import { newEpoch } from '../epoch.js';
 import { AppendedSignal } from '../listeners.js';
+import { createSqliteGroupStore } from './groups.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
 
 export interface SqliteEngineOptions {
@@ -127,7 +128,14 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqliteEngine {
     return row ? { epoch: row.epoch, floor: row.floor, last: row.last } : { epoch: null, floor: 0, last: 0 };
   };
 
+  const groups = createSqliteGroupStore({
+    database: () => open().db,
+    appendInTransaction: (request) => applyAppend(open().statements, request),
+    emitAppended: (topic, last) => signal.emit(topic, last),
+  });
+
   return {
+    ...groups.store,
     name: 'sqlite',
     location: file,
 
@@ -163,6 +171,7 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqliteEngine {
       if (!db) return;
       await flushing;
       flush();
+      groups.flushNow();
       db.close();
       db = undefined;
       statements = undefined;

@@ -1,5 +1,5 @@
 /** Schema of the SQLite engine's single database file. Bump SCHEMA_VERSION with every change. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS topics (
@@ -27,4 +27,41 @@ CREATE TABLE IF NOT EXISTS dedupe (
 ) WITHOUT ROWID;
 
 CREATE INDEX IF NOT EXISTS dedupe_by_time ON dedupe (time);
+
+-- Version 2: consumer groups (src/engines/sqlite/groups.ts). "groups" is an SQL keyword, hence the names.
+CREATE TABLE IF NOT EXISTS consumer_groups (
+  topic         TEXT NOT NULL,
+  name          TEXT NOT NULL,
+  start         TEXT NOT NULL,
+  max_attempts  INTEGER NOT NULL,
+  created_at    INTEGER NOT NULL,
+  epoch         TEXT,
+  origin        INTEGER NOT NULL,
+  cursor        INTEGER NOT NULL,
+  dead_lettered INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (topic, name)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS group_pending (
+  topic    TEXT NOT NULL,
+  grp      TEXT NOT NULL,
+  offset   INTEGER NOT NULL,
+  member   TEXT,
+  attempts INTEGER NOT NULL,
+  due_at   INTEGER NOT NULL,
+  error    TEXT,
+  PRIMARY KEY (topic, grp, offset)
+) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS group_pending_by_due ON group_pending (topic, grp, due_at);
+
+CREATE TABLE IF NOT EXISTS group_members (
+  topic     TEXT NOT NULL,
+  grp       TEXT NOT NULL,
+  member    TEXT NOT NULL,
+  last_seen INTEGER NOT NULL,
+  PRIMARY KEY (topic, grp, member)
+) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS group_members_by_time ON group_members (topic, grp, last_seen);
 `;

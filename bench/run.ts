@@ -1,0 +1,136 @@
+/**
+ * `npm run bench [-- scenario…]`: runs the benchmark scenarios in order, prints a table per scenario,
+ * writes bench/results/<scenario>.json, and ends with one line per target.
+ *
+ *   npm run bench                      every scenario (about 5 minutes on a 2-core machine)
+ *   npm run bench -- publish longpoll  only these
+ *   npm run bench -- --list            what there is
+ *
+ * The servers under test run as child processes; the load comes from this process and from
+ * subscriber worker processes (bench/workers/). Numbers taken while other work runs on the machine
+ * are noisy: read differences under ~25% between single runs as noise (PERF-NOTES.md).
+ */
+import { loadAverage } from './lib/proc.js';
+import { writeResult } from './lib/results.js';
+import type { Scenario, ScenarioContext, ScenarioOutcome } from './lib/scenario.js';
+import { stopAllServers } from './lib/server.js';
+import { verdict } from './lib/table.js';
+import { fanoutFloorScenario, fanoutSseScenario, fanoutWsScenario } from './scenarios/fanout.js';
+import { idleMemoryScenario } from './scenarios/idle-memory.js';
+import { latencyScenario } from './scenarios/latency.js';
+import { longpollScenario } from './scenarios/longpoll.js';
+import { publishScenario } from './scenarios/publish.js';
+
+const SCENARIOS: Scenario[] = [
+  publishScenario,
+  longpollScenario,
+  fanoutWsScenario,
+  fanoutSseScenario,
+  fanoutFloorScenario,
+  latencyScenario,
+  idleMemoryScenario,
+];
+
+function usage(): string {
+  return [
+    'usage: npm run bench [-- <scenario>...]',
+    '',
+    'scenarios (in the order they run):',
+    ...SCENARIOS.map((s) => `  ${s.name.padEnd(12)} ${s.description}`),
+  ].join('\n');
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  if (args.includes('--list') || args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${usage()}\n`);
+    return 0;
+  }
+  const unknown = args.filter((name) => !SCENARIOS.some((s) => s.name === name));
+  if (unknown.length) {
+    process.stderr.write(`unknown scenario(s): ${unknown.join(', ')}\n\n${usage()}\n`);
+    return 2;
+  }
+  const selected = args.length ? SCENARIOS.filter((s) => args.includes(s.name)) : SCENARIOS;
+  const startLoad = loadAverage();
+  process.stdout.write(
+    `Switchboard benchmarks: ${selected.map((s) => s.name).join(', ')}\n` +
+      `load average before: ${startLoad.join(' ')}` +
+      (startLoad[0]! > 0.5 ? '  — the machine is busy: expect noisy numbers\n' : '\n'),
+  );
+  const earlier = new Map<string, ScenarioOutcome>();
+  const context: ScenarioContext = {
+    earlier,
+    log: (message) => process.stderr.write(`  … ${message}\n`),
+  };
+  const started = performance.now();
+  let failed = false;
+  for (const scenario of selected) {
+    const t0 = performance.now();
+    process.stdout.write(`\n== ${scenario.name}: ${scenario.description}\n`);
+    let outcome: ScenarioOutcome;
+    try {
+      outcome = await scenario.run(context);
+    } catch (error) {
+      failed = true;
+      const message = (error as Error).stack ?? String(error);
+      process.stdout.write(`${scenario.name} failed: ${message}\n`);
+      outcome = { targets: [], notes: [`failed: ${(error as Error).message}`], json: { error: message } };
+      await stopAllServers();
+    }
+    earlier.set(scenario.name, outcome);
+    if (outcome.skipped) process.stdout.write(`${scenario.name}: ${outcome.skipped}\n`);
+    const file = writeResult(scenario.name, {
+      skipped: outcome.skipped,
+      targets: outcome.targets,
+      notes: outcome.notes,
+      seconds: (performance.now() - t0) / 1000,
+      ...outcome.json,
+    });
+    process.stdout.write(`(${((performance.now() - t0) / 1000).toFixed(0)} s; written to ${file})\n`);
+  }
+
+  process.stdout.write(`\n== summary (${((performance.now() - started) / 1000).toFixed(0)} s)\n`);
+  for (const scenario of selected) {
+    const outcome = earlier.get(scenario.name)!;
+    if (outcome.skipped && outcome.targets.length === 0) {
+      process.stdout.write(`n/a   ${scenario.name}: ${outcome.skipped}\n`);
+    }
+    for (const line of outcome.headlines ?? []) process.stdout.write(`info  ${scenario.name}: ${line}\n`);
+    for (const t of outcome.targets) {
+      process.stdout.write(`${verdict(t.ok)}  ${scenario.name}: ${t.target} — measured ${t.measured}\n`);
+    }
+    for (const note of outcome.notes) process.stdout.write(`note  ${scenario.name}: ${note}\n`);
+  }
+  const endLoad = loadAverage();
+  process.stdout.write(
+    `load average after: ${endLoad.join(' ')} (2 cores shared with the load generators` +
+      ` and anything else running: compare runs with care)\n`,
+  );
+  return failed ? 1 : 0;
+}
+
+let interrupted = false;
+const interrupt = (): void => {
+  if (interrupted) process.exit(130);
+  interrupted = true;
+  stopAllServers().finally(() => process.exit(130));
+};
+process.on('SIGINT', interrupt);
+process.on('SIGTERM', interrupt);
+process.on('uncaughtException', (error) => {
+  process.stderr.write(`uncaught: ${error.stack ?? error.message}\n`);
+  stopAllServers().finally(() => process.exit(1));
+});
+
+main().then(
+  async (code) => {
+    await stopAllServers();
+    process.exit(code);
+  },
+  async (error: unknown) => {
+    process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+    await stopAllServers();
+    process.exit(1);
+  },
+);

@@ -1,0 +1,273 @@
+/**
+ * The Redis engine: several Switchboard nodes share one Redis. Each topic is a stream whose entry
+ * IDs are the offsets, plus a meta hash (epoch, floor, last) and a dedupe hash; every state change
+ * is one Lua script, so offsets stay contiguous whichever node appends. Cross-node wake-ups go over
+ * pub/sub (see signal.ts); readers always read the stream.
+ *
+ * An append is acknowledged once Redis has executed the script: how durable that is depends on
+ * Redis's AOF settings, which `open()` checks and warns about (see persistence.ts, docs/scaling.md).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { unavailable } from '../../protocol/errors.js';
+import type {
+  AppendedListener,
+  AppendRequest,
+  AppendResult,
+  Engine,
+  LogState,
+  ReadResult,
+  SweepRequest,
+  TopicSummary,
+} from '../engine.js';
+import { newEpoch } from '../epoch.js';
+import { AppendedSignal } from '../listeners.js';
+import { closeConnection, createConnection, describeRedisUrl, redisFailure } from './connection.js';
+import { createRedisGroupStore, GROUP_SCRIPTS } from './groups.js';
+import { DEFAULT_KEY_PREFIX, keyLayout } from './keys.js';
+import { type StreamEntry, toAppendResult, toLogState, toMessages } from './messages.js';
+import { persistenceWarnings } from './persistence.js';
+import { APPEND_SCRIPT } from './scripts/append.js';
+import { defineScripts, queueScript, runScript } from './scripts/define.js';
+import { DELETE_TOPIC_SCRIPT } from './scripts/delete-topic.js';
+import { READ_SCRIPT } from './scripts/read.js';
+import { SWEEP_SCRIPT } from './scripts/sweep.js';
+import { subscribeWakeUps, type WakeUps } from './signal.js';
+
+export interface RedisEngineOptions {
+  /** e.g. `redis://127.0.0.1:6379`, `redis://:password@host:6379/2`, `rediss://…` for TLS. */
+  url: string;
+  /** Prefix of every key and of the wake-up channel: hubs with different prefixes share nothing. */
+  keyPrefix?: string;
+  /** @default 2_000 */
+  connectTimeoutMs?: number;
+  /** A command without a reply after this long fails (503), instead of hanging. @default 5_000 */
+  commandTimeoutMs?: number;
+  /** Receives the startup warnings (weak persistence). @default writes them to stderr */
+  warn?: (message: string) => void;
+}
+
+/** A nack or release on another node made messages of `group` claimable at `at` (ms). */
+export type GroupReadyListener = (topic: string, group: string, at: number) => void;
+
+export interface RedisEngine extends Engine {
+  readonly name: 'redis';
+  /**
+   * Cross-node group wake-ups, beyond the Engine contract: a claim held on this node may listen
+   * here to learn of nacks and releases on other nodes at once (lease expiries it learns through
+   * `nextDueAt`, and new messages through `onAppended`).
+   */
+  onGroupReady(listener: GroupReadyListener): () => void;
+  /** Random id of this engine instance (this node), carried by its wake-ups. */
+  readonly nodeId: string;
+  /** Warnings found by `open()` about Redis's persistence settings (empty when they are sound). */
+  warnings(): readonly string[];
+}
+
+const SCRIPTS = [APPEND_SCRIPT, READ_SCRIPT, SWEEP_SCRIPT, DELETE_TOPIC_SCRIPT, ...GROUP_SCRIPTS];
+
+export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
+  const keys = keyLayout(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
+  const server = describeRedisUrl(options.url);
+  const nodeId = randomBytes(6).toString('base64url');
+  const warn = options.warn ?? ((message) => process.stderr.write(`switchboard: warning: ${message}\n`));
+  const signal = new AppendedSignal();
+  const groupReady = new Set<GroupReadyListener>();
+  const settings = {
+    url: options.url,
+    connectTimeoutMs: options.connectTimeoutMs ?? 2_000,
+    commandTimeoutMs: options.commandTimeoutMs ?? 5_000,
+  };
+  let redis: Redis | undefined;
+  let subscriber: Redis | undefined;
+  let wakeUps: WakeUps | undefined;
+  let warnings: string[] = [];
+
+  const client = (): Redis => {
+    if (!redis) throw unavailable(`the Redis engine for ${server} is not open`);
+    return redis;
+  };
+
+  /** Runs one Redis operation; any failure becomes a 503 saying what did not happen. */
+  const call = async <T>(what: string, operation: (redis: Redis) => Promise<T>): Promise<T> => {
+    const connection = client();
+    try {
+      return await operation(connection);
+    } catch (error) {
+      throw redisFailure(server, connection, what, error);
+    }
+  };
+
+  const emit = (topic: string, last: number): void => {
+    try {
+      signal.emit(topic, last);
+    } catch {
+      // a listener's failure must not turn a stored append into an error
+    }
+  };
+
+  const topics = (): Promise<TopicSummary[]> =>
+    call('list topics', async (r) => {
+      const names = (await r.smembers(keys.topics)).sort();
+      if (names.length === 0) return [];
+      const pipeline = r.pipeline();
+      for (const name of names) pipeline.hmget(keys.topic(name).meta, 'epoch', 'floor', 'last');
+      const replies = (await pipeline.exec()) ?? [];
+      const summaries: TopicSummary[] = [];
+      names.forEach((topic, i) => {
+        const [error, fields] = replies[i] ?? [new Error('no reply')];
+        if (error) throw error;
+        const state = toLogState(fields as Array<string | null>);
+        if (state.epoch !== null) summaries.push({ topic, ...state, epoch: state.epoch });
+      });
+      return summaries;
+    });
+
+  const groups = createRedisGroupStore({
+    keys,
+    nodeId,
+    call,
+    newEpoch,
+    emitAppended: emit,
+  });
+
+  return {
+    ...groups,
+    name: 'redis',
+    location: `${server} (keys ${keys.prefix}:*)`,
+    nodeId,
+    warnings: () => warnings,
+
+    async open() {
+      if (redis) return;
+      const command = createConnection({ ...settings, connectionName: `switchboard-${nodeId}` });
+      const listener = createConnection({ ...settings, connectionName: `switchboard-${nodeId}-wake` });
+      try {
+        await command.connect();
+        defineScripts(command, SCRIPTS);
+        redis = command;
+        subscriber = listener;
+        wakeUps = await subscribeWakeUps({
+          subscriber: listener,
+          channel: keys.appendedChannel,
+          nodeId,
+          deliver: emit,
+          deliverGroup: (topic, group, at) => {
+            for (const notify of groupReady) notify(topic, group, at);
+          },
+          // Missed wake-ups while disconnected: wake every topic once; readers compare with the log.
+          resync: () => {
+            topics().then(
+              (all) => {
+                for (const topic of all) emit(topic.topic, topic.last);
+              },
+              () => {}, // Redis went away again: the next reconnect resyncs
+            );
+          },
+          heartbeatMs: 5_000,
+        });
+        warnings = await persistenceWarnings(command, server);
+      } catch (error) {
+        redis = undefined;
+        subscriber = undefined;
+        command.disconnect();
+        listener.disconnect();
+        throw redisFailure(server, command, 'open the engine', error);
+      }
+      for (const warning of warnings) warn(warning);
+    },
+
+    async close() {
+      await wakeUps?.close();
+      const connections = [redis, subscriber].filter((c): c is Redis => c !== undefined);
+      redis = undefined;
+      subscriber = undefined;
+      wakeUps = undefined;
+      await Promise.all(connections.map(closeConnection));
+    },
+
+    async ping() {
+      await call('answer PING', (r) => r.ping());
+    },
+
+    async append(request: AppendRequest): Promise<AppendResult> {
+      const { topic, entries, now, dedupeWindowMs, retention } = request;
+      const k = keys.topic(topic);
+      const args: Array<string | number> = [
+        topic,
+        newEpoch(),
+        now,
+        dedupeWindowMs,
+        retention.maxCount,
+        keys.appendedChannel,
+        nodeId,
+        entries.length,
+      ];
+      for (const entry of entries) args.push(entry.event ?? '', entry.data, entry.idempotencyKey ?? '');
+      const reply = await call(
+        'store the message (it may or may not be stored: retry with the same idempotency key)',
+        (r) => runScript(r, APPEND_SCRIPT, [k.meta, k.log, k.dedupe, k.dedupeTimes, keys.topics], args),
+      );
+      const result = toAppendResult(reply as Array<string | number>);
+      // Other nodes hear the script's PUBLISH; this node wakes its own readers at once.
+      if (result.outcomes.some((o) => !o.duplicate)) emit(topic, result.last);
+      return result;
+    },
+
+    async read(topic: string, after: number, limit: number): Promise<ReadResult> {
+      const k = keys.topic(topic);
+      const reply = (await call('read the log', (r) =>
+        runScript(r, READ_SCRIPT, [k.meta, k.log], [after, limit]),
+      )) as [string, string, string, StreamEntry[]] | [];
+      if (reply.length === 0) return { epoch: null, floor: 0, last: 0, messages: [] };
+      const [epoch, floor, last, entries] = reply;
+      return { epoch, floor: Number(floor), last: Number(last), messages: toMessages(topic, entries) };
+    },
+
+    async state(topic: string): Promise<LogState> {
+      const fields = await call('read the log state', (r) =>
+        r.hmget(keys.topic(topic).meta, 'epoch', 'floor', 'last'),
+      );
+      return toLogState(fields);
+    },
+
+    topics,
+
+    async deleteTopic(topic: string): Promise<boolean> {
+      const k = keys.topic(topic);
+      const existed = await call('delete the topic', (r) =>
+        runScript(r, DELETE_TOPIC_SCRIPT, [k.meta, k.log, k.dedupe, k.dedupeTimes, keys.topics], [topic]),
+      );
+      return existed === 1;
+    },
+
+    async sweep({ now, retentionFor, dedupeWindowMs }: SweepRequest): Promise<void> {
+      await call('sweep retention', async (r) => {
+        const names = await r.smembers(keys.topics);
+        // One pipeline: every topic's sweep script in a single round trip.
+        const pipeline = r.pipeline();
+        for (const topic of names) {
+          const k = keys.topic(topic);
+          queueScript(
+            pipeline,
+            SWEEP_SCRIPT,
+            [k.meta, k.log, k.dedupe, k.dedupeTimes],
+            [now - retentionFor(topic).maxAgeMs, now - dedupeWindowMs],
+          );
+        }
+        const replies = (await pipeline.exec()) ?? [];
+        const failed = replies.find(([error]) => error);
+        if (failed) throw failed[0];
+      });
+    },
+
+    onAppended(listener: AppendedListener): () => void {
+      return signal.add(listener);
+    },
+
+    onGroupReady(listener: GroupReadyListener): () => void {
+      groupReady.add(listener);
+      return () => groupReady.delete(listener);
+    },
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * The WebSocket op table: one handler per op. A handler resolves to the fields of its `ok` reply,
+ * to undefined when it replied itself (subscribe replies before its first message), or throws a
+ * SwitchboardError for an error reply. Later features plug in by replacing entries: consumer groups
+ * provide `subscribeGroup`, `unsubscribeGroup`, `ack` and `nack`; token auth provides `auth`.
+ */
+
+import type { Hub } from '../../core/hub.js';
+import { assertTopic } from '../../core/validate.js';
+import { badRequest, conflict, notFound, SwitchboardError } from '../../protocol/errors.js';
+import { rawMembers } from '../../protocol/json.js';
+import { type ClientOp, CloseCode } from '../../protocol/ws.js';
+import type { WsConnection } from './connection.js';
+import { gapFrame, resetFrame } from './wire.js';
+
+type Op<Name extends ClientOp['op']> = Extract<ClientOp, { op: Name }>;
+
+interface OpsByKey {
+  subscribe: Op<'subscribe'>;
+  /** `subscribe` carrying `group`. */
+  subscribeGroup: Op<'subscribe'>;
+  unsubscribe: Op<'unsubscribe'>;
+  /** `unsubscribe` carrying `group`. */
+  unsubscribeGroup: Op<'unsubscribe'>;
+  publish: Op<'publish'>;
+  ack: Op<'ack'>;
+  nack: Op<'nack'>;
+  auth: Op<'auth'>;
+}
+
+export type OpKey = keyof OpsByKey;
+
+export type OpHandler<O extends ClientOp> = (
+  connection: WsConnection,
+  op: O,
+  /** The frame's text, for handlers that keep a member exactly as sent (publish `data`). */
+  text: string,
+) => Promise<Record<string, unknown> | undefined>;
+
+export type OpHandlers = { [K in OpKey]: OpHandler<OpsByKey[K]> };
+
+/** A connection's subscription to one topic (plain or, later, a group membership). */
+export interface WsSubscription {
+  readonly topic: string;
+  /** Stops delivery; a subscribe still waiting for its start is answered with an error. */
+  cancel(): void;
+}
+
+export interface OpHandlerOptions {
+  authMode: 'open' | 'token';
+}
+
+const groupsNotYet = async (): Promise<never> => {
+  throw badRequest(
+    'consumer groups over WebSocket are not available yet; subscribe without "group" for plain pub/sub',
+  );
+};
+
+export function createOpHandlers(hub: Hub, options: OpHandlerOptions): OpHandlers {
+  return {
+    subscribe: (connection, op) => subscribe(hub, connection, op),
+
+    async unsubscribe(connection, op) {
+      const topic = assertTopic(op.topic);
+      const subscription = connection.subscriptions.get(topic);
+      if (!subscription) throw notFound(`this connection is not subscribed to "${topic}"`);
+      connection.subscriptions.delete(topic);
+      subscription.cancel();
+      return { topic };
+    },
+
+    async publish(_connection, op, text) {
+      // The frame was validated as a JSON object with `data`: take data's text exactly as sent.
+      const data = rawMembers(text).members.get('data')!;
+      const result = await hub.publishInputs(op.topic, [
+        { data, event: op.event, idempotencyKey: op.idempotencyKey },
+      ]);
+      const outcome = result.outcomes[0]!;
+      return {
+        topic: result.topic,
+        offset: outcome.offset,
+        time: outcome.time,
+        duplicate: outcome.duplicate,
+      };
+    },
+
+    async auth() {
+      if (options.authMode === 'open') return { mode: 'open' };
+      throw new SwitchboardError(
+        'unauthorized',
+        'token auth over WebSocket is not available on this server yet',
+      );
+    },
+
+    subscribeGroup: groupsNotYet,
+    unsubscribeGroup: groupsNotYet,
+    ack: groupsNotYet,
+    nack: groupsNotYet,
+  };
+}
+
+function subscribe(
+  hub: Hub,
+  connection: WsConnection,
+  op: Op<'subscribe'>,
+): Promise<Record<string, unknown> | undefined> {
+  const topic = assertTopic(op.topic);
+  if (op.window !== undefined) {
+    throw badRequest(
+      `"subscribe" op accepts 'window' only with 'group' (it bounds unacked group deliveries)`,
+    );
+  }
+  if (connection.subscriptions.has(topic)) {
+    throw conflict(
+      `this connection already subscribes to "${topic}"; unsubscribe first to change the cursor`,
+    );
+  }
+  const { maxTopics } = connection.limits;
+  if (connection.subscriptions.size >= maxTopics) {
+    throw badRequest(
+      `this connection already subscribes to ${maxTopics} topics (maxTopicsPerConnection); unsubscribe from one or open another connection`,
+    );
+  }
+  return new Promise((resolve, reject) => {
+    let started = false;
+    const feedSubscription = hub.feed.subscribe(
+      topic,
+      { after: op.after, epoch: op.epoch, transport: 'websocket' },
+      {
+        started(start) {
+          started = true;
+          connection.reply(op.id, { topic, epoch: start.epoch, last: start.last, after: start.after });
+          resolve(undefined);
+        },
+        deliver: (messages, from) => connection.sendMessages(messages, from),
+        gap: (notice) => connection.send(gapFrame(notice)),
+        reset: (notice) => connection.send(resetFrame(notice)),
+        ready: () => connection.ready(),
+        drained: () => connection.drained(),
+        failed(error) {
+          if (connection.subscriptions.get(topic) === entry) connection.subscriptions.delete(topic);
+          if (!started) reject(error);
+          else {
+            connection.close(
+              CloseCode.Unavailable,
+              'the store failed while serving a subscription; reconnect and resume from your last offsets',
+            );
+          }
+        },
+      },
+    );
+    const entry: WsSubscription = {
+      topic,
+      cancel() {
+        feedSubscription.close();
+        if (!started) reject(conflict(`the subscription to "${topic}" was cancelled before it started`));
+      },
+    };
+    connection.subscriptions.set(topic, entry);
+  });
+}

@@ -1,0 +1,135 @@
+/**
+ * Token auth and the publish rate limit for HTTP routes, without auth code in the route files:
+ * one onRequest hook looks the route up in route-rules.ts, authenticates the caller, authorizes
+ * the route's capability on its topic(s), and leaves the result on `request.principal` for
+ * routes that need it (SSE streams end when it expires).
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Authenticator, Principal } from '../core/auth.js';
+import { type RateLimiter, rateKey } from '../core/rate-limit.js';
+import { badRequest, unauthorized } from '../protocol/errors.js';
+import type { TopicStats } from '../protocol/message.js';
+import { clientAddressKey } from './client-address.js';
+import { ROUTE_RULES, type RouteRule } from './route-rules.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is calling, set before the route runs (undefined only on `optional` routes without a token). */
+    principal: Principal | undefined;
+  }
+}
+
+export interface HttpAuthOptions {
+  auth: Authenticator;
+  publishRate: RateLimiter;
+  /** True: `GET /metrics` needs no token even in token mode. */
+  metricsPublic: boolean;
+  /** Most topics one `GET /v1/events` may name. */
+  maxTopicsPerConnection: number;
+}
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+/**
+ * The token a request carries: `Authorization: Bearer …` first, else the `token` query parameter
+ * (EventSource and browsers' WebSocket cannot set headers). Works on raw Node requests too, for
+ * upgrade handlers. Never log its result.
+ */
+export function tokenFrom(headers: IncomingHttpHeaders, url: string | undefined): string | undefined {
+  const header = headers.authorization;
+  if (header !== undefined) {
+    const match = BEARER.exec(header);
+    if (!match) throw unauthorized('the Authorization header must be "Bearer <jwt>"');
+    return match[1];
+  }
+  const query = url?.indexOf('?') ?? -1;
+  if (query === -1 || url === undefined) return undefined;
+  return new URLSearchParams(url.slice(query + 1)).get('token') ?? undefined;
+}
+
+/** The key per-address limits use for this request. */
+export const requestAddress = (request: FastifyRequest): string =>
+  clientAddressKey(request.raw.socket.remoteAddress);
+
+/** The principal of a request on a route that always sets one. */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw unauthorized('this request carries no valid token');
+  return request.principal;
+}
+
+function topicsOf(request: FastifyRequest, rule: Extract<RouteRule, { kind: 'topic' }>): string[] {
+  const source = (rule.from === 'param' ? request.params : request.query) as Record<string, unknown>;
+  const value = source?.[rule.name];
+  const values = value === undefined ? [] : Array.isArray(value) ? value : [value];
+  return values.map(String);
+}
+
+export function registerHttpAuth(app: FastifyInstance, options: HttpAuthOptions): void {
+  const { auth, publishRate } = options;
+  const rules: Record<string, RouteRule> = {
+    ...ROUTE_RULES,
+    'GET /metrics': { kind: options.metricsPublic ? 'open' : 'admin' },
+  };
+  const ruleOf = (method: string, url: string): RouteRule | undefined =>
+    rules[`${method === 'HEAD' ? 'GET' : method} ${url}`];
+  const log = app.log.child({ module: 'auth' });
+
+  app.decorateRequest('principal', undefined);
+
+  // Fail closed, loudly: a route nobody classified needs an admin token until it is added.
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) {
+      if (method !== 'HEAD' && !ruleOf(method, route.url)) {
+        log.warn(`route ${method} ${route.url} has no rule in route-rules.ts; it needs an admin token`);
+      }
+    }
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    const url = request.routeOptions.url;
+    if (url === undefined) return; // no such route: the 404 handler answers, in every mode
+    const rule = ruleOf(request.method, url) ?? { kind: 'admin' };
+    if (rule.kind === 'open') return;
+    let principal: Principal;
+    try {
+      const token = tokenFrom(request.headers, request.url);
+      if (rule.kind === 'optional' && token === undefined && auth.mode === 'token') return;
+      principal = await auth.authenticate(token);
+    } catch (error) {
+      // RFC 6750: a 401 names the scheme it wants.
+      if ((error as { code?: string }).code === 'unauthorized') reply.header('www-authenticate', 'Bearer');
+      throw error;
+    }
+    request.principal = principal;
+    if (rule.kind === 'admin') auth.authorize(principal, 'admin');
+    else if (rule.kind === 'topic') {
+      const topics = topicsOf(request, rule);
+      if (topics.length > options.maxTopicsPerConnection) {
+        throw badRequest(
+          `${topics.length} topics named; at most ${options.maxTopicsPerConnection} per connection (maxTopicsPerConnection)`,
+        );
+      }
+      for (const topic of topics) auth.authorize(principal, rule.capability, topic);
+      if (rule.rateLimited) publishRate.take(rateKey(principal, requestAddress(request)));
+    }
+    // kind 'token' and 'optional': authenticate() has already refused invalid and expired tokens.
+  });
+
+  // The topic list shows only topics the caller may publish or subscribe to.
+  app.addHook('preSerialization', async (request, _reply, payload) => {
+    if (auth.mode === 'open' || request.routeOptions.url !== '/v1/topics' || !request.principal) {
+      return payload;
+    }
+    const principal = request.principal;
+    const list = (payload as { topics?: TopicStats[] }).topics;
+    if (!Array.isArray(list)) return payload;
+    return {
+      ...(payload as object),
+      topics: list.filter(
+        (t) => auth.allows(principal, 'subscribe', t.topic) || auth.allows(principal, 'publish', t.topic),
+      ),
+    };
+  });
+}

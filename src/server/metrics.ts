@@ -1,0 +1,163 @@
+/**
+ * Prometheus metrics (`GET /metrics`) on a registry per server, so several servers in one
+ * process (tests, embedding) keep separate counts. Metric names are listed in docs/security.md
+ * "Metrics"; transports report through the small methods of `ServerMetrics`.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Hub } from '../core/hub.js';
+import type { HubObserver } from '../core/hub-observer.js';
+
+export interface ServerMetrics {
+  readonly registry: Registry;
+  /** Give this to `createHub({ observer })`: publish counts and engine latency. */
+  readonly hubObserver: HubObserver;
+  /** Lets collection read live counts from the hub (subscribers, held long polls). */
+  attachHub(hub: Hub): void;
+  /** Lets collection read the open TCP connection count. */
+  attachConnections(count: () => number): void;
+  httpRequest(method: string, route: string, status: number, seconds: number): void;
+  /** A request, op or connection refused: reason is an error code or a limit name. */
+  rejected(reason: string): void;
+  /** `count` messages delivered to clients over `transport` (sse, websocket, longpoll, group…). */
+  delivered(transport: string, count: number): void;
+  /** Counts one open push connection of `transport`; call the returned function when it closes. */
+  trackConnection(transport: string): () => void;
+  /** For the groups module: `groupLag.set({ topic, group }, lag)` (or remove() when a group goes). */
+  readonly groupLag: Gauge<'topic' | 'group'>;
+  /** Prometheus text exposition and its content type. */
+  render(): Promise<{ contentType: string; text: string }>;
+}
+
+const ENGINE_OPS: Record<string, string> = {
+  read: 'read',
+  'store the message': 'append',
+  'list topics': 'topics',
+  'delete the topic': 'delete_topic',
+};
+
+export function createServerMetrics(): ServerMetrics {
+  const registry = new Registry();
+  // Standard names (process_*, nodejs_*) so stock Node.js dashboards work unchanged.
+  collectDefaultMetrics({ register: registry });
+  let hub: Hub | undefined;
+  let openConnections = (): number => 0;
+  const registers = [registry];
+
+  const published = new Counter({
+    name: 'switchboard_messages_published_total',
+    help: 'Messages stored by publishes (repeated idempotency keys not counted)',
+    registers,
+  });
+  const delivered = new Counter({
+    name: 'switchboard_messages_delivered_total',
+    help: 'Messages delivered to clients, by transport',
+    labelNames: ['transport'],
+    registers,
+  });
+  const connections = new Gauge({
+    name: 'switchboard_connections',
+    help: 'Open push connections by transport (long polls: requests held right now)',
+    labelNames: ['transport'],
+    registers,
+    collect() {
+      if (hub) this.set({ transport: 'longpoll' }, hub.heldRequests);
+    },
+  });
+  new Gauge({
+    name: 'switchboard_subscribers',
+    help: 'Live topic subscriptions by transport (one connection may hold several)',
+    labelNames: ['transport'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [transport, count] of Object.entries(hub?.subscribersByTransport() ?? {})) {
+        this.set({ transport }, count);
+      }
+    },
+  });
+  new Gauge({
+    name: 'switchboard_long_polls_held',
+    help: 'Long-poll requests waiting for a message right now',
+    registers,
+    collect() {
+      this.set(hub?.heldRequests ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'switchboard_tcp_connections',
+    help: 'Open TCP connections admitted by the connection limits',
+    registers,
+    collect() {
+      this.set(openConnections());
+    },
+  });
+  const rejected = new Counter({
+    name: 'switchboard_rejected_total',
+    help: 'Requests, ops and connections refused, by reason (error code or limit name)',
+    labelNames: ['reason'],
+    registers,
+  });
+  const httpRequests = new Counter({
+    name: 'switchboard_http_requests_total',
+    help: 'HTTP requests answered, by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'],
+    registers,
+  });
+  const httpDuration = new Histogram({
+    name: 'switchboard_http_request_duration_seconds',
+    help: 'HTTP request duration by method and route pattern (long polls include their wait)',
+    labelNames: ['method', 'route'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60],
+    registers,
+  });
+  const engineLatency = new Histogram({
+    name: 'switchboard_engine_op_duration_seconds',
+    help: 'Storage engine call latency by operation and outcome',
+    labelNames: ['op', 'outcome'],
+    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+    registers,
+  });
+  const groupLag = new Gauge({
+    name: 'switchboard_group_lag',
+    help: 'Messages a consumer group has not yet acknowledged (set by the groups module)',
+    labelNames: ['topic', 'group'],
+    registers,
+  });
+
+  return {
+    registry,
+    hubObserver: {
+      published: (_topic, count) => published.inc(count),
+      engineOp: (what, seconds, ok) =>
+        engineLatency.observe(
+          { op: ENGINE_OPS[what] ?? what.replace(/\W+/g, '_'), outcome: ok ? 'ok' : 'error' },
+          seconds,
+        ),
+    },
+    attachHub(value) {
+      hub = value;
+    },
+    attachConnections(count) {
+      openConnections = count;
+    },
+    httpRequest(method, route, status, seconds) {
+      httpRequests.inc({ method, route, status: String(status) });
+      httpDuration.observe({ method, route }, seconds);
+    },
+    rejected: (reason) => rejected.inc({ reason }),
+    delivered: (transport, count) => delivered.inc({ transport }, count),
+    trackConnection(transport) {
+      connections.inc({ transport });
+      let done = false;
+      return () => {
+        if (done) return;
+        done = true;
+        connections.dec({ transport });
+      };
+    },
+    groupLag,
+    async render() {
+      return { contentType: registry.contentType, text: await registry.metrics() };
+    },
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * What each HTTP route needs in token mode, in one table (docs/security.md lists it for users).
+ * The hook in http-auth.ts looks a request up by method and route pattern
+ * (`request.routeOptions.url`), so route files stay free of auth code.
+ *
+ * A route missing from this table needs an admin token (fail closed) and is named in a startup
+ * warning: add a line here when you add a route.
+ */
+import type { Capability } from '../core/auth.js';
+
+export type RouteRule =
+  /** No token needed, in any mode (health, readiness, the console, the browser SDK). */
+  | { kind: 'open' }
+  /** Any valid token. */
+  | { kind: 'token' }
+  /** A valid token with `admin: true`. */
+  | { kind: 'admin' }
+  /**
+   * A valid token with `capability` on the topic(s) named by the route parameter or query
+   * parameter `name`; `rateLimited` routes also take from the caller's publish rate bucket.
+   */
+  | {
+      kind: 'topic';
+      capability: Exclude<Capability, 'admin'>;
+      from: 'param' | 'query';
+      name: string;
+      rateLimited?: boolean;
+    }
+  /**
+   * A token is checked when one is sent (401 if invalid), else the request goes on without a
+   * principal: the WebSocket upgrade, whose `auth` op may bring the token later.
+   */
+  | { kind: 'optional' };
+
+const open: RouteRule = { kind: 'open' };
+const token: RouteRule = { kind: 'token' };
+const admin: RouteRule = { kind: 'admin' };
+const subscribeTopic: RouteRule = { kind: 'topic', capability: 'subscribe', from: 'param', name: 'topic' };
+const publishTopic: RouteRule = {
+  kind: 'topic',
+  capability: 'publish',
+  from: 'param',
+  name: 'topic',
+  rateLimited: true,
+};
+const GROUP = '/v1/topics/:topic/groups/:group';
+
+/** Keyed by `METHOD /route/:pattern`; HEAD uses its GET rule. */
+export const ROUTE_RULES: Readonly<Record<string, RouteRule>> = {
+  'GET /healthz': open,
+  'GET /readyz': open,
+  'GET /': open,
+  'GET /client.js': open,
+  // GET /metrics is added by http-auth.ts: open or admin, per the `metricsPublic` setting.
+
+  // Request-response and polling.
+  'POST /v1/topics/:topic/messages': publishTopic,
+  'GET /v1/topics/:topic/messages': subscribeTopic,
+  // Any valid token; the answer lists only topics the token may publish or subscribe to.
+  'GET /v1/topics': token,
+  'GET /v1/topics/:topic': subscribeTopic,
+  'DELETE /v1/topics/:topic': admin,
+
+  // Server push. The WebSocket endpoint is a raw upgrade (no fastify route); it calls the
+  // authenticator itself, see docs/security.md "For transport authors".
+  'GET /v1/topics/:topic/events': subscribeTopic,
+  'GET /v1/events': { kind: 'topic', capability: 'subscribe', from: 'query', name: 'topic' },
+  'GET /v1/ws': { kind: 'optional' },
+
+  // Competing consumers: consuming is reading, so members need `subscribe` on the topic.
+  [`PUT ${GROUP}`]: subscribeTopic,
+  [`POST ${GROUP}/claim`]: subscribeTopic,
+  [`POST ${GROUP}/ack`]: subscribeTopic,
+  [`POST ${GROUP}/nack`]: subscribeTopic,
+  [`GET ${GROUP}`]: subscribeTopic,
+  'GET /v1/topics/:topic/groups': subscribeTopic,
+  [`DELETE ${GROUP}`]: admin,
+
+  // Jobs and webhooks (proposed, for when those routes land; check the parameter names match).
+  'POST /v1/queues/:queue/jobs': { ...publishTopic, name: 'queue' } as RouteRule,
+  'POST /v1/queues/:queue/claim': { ...subscribeTopic, name: 'queue' } as RouteRule,
+  'POST /v1/topics/:topic/webhooks': subscribeTopic,
+  'GET /v1/webhooks': admin,
+  'GET /v1/webhooks/:id': admin,
+  'DELETE /v1/webhooks/:id': admin,
+};
+
+export function ruleFor(method: string, url: string): RouteRule | undefined {
+  return ROUTE_RULES[`${method === 'HEAD' ? 'GET' : method} ${url}`];
+}
