@@ -13,7 +13,7 @@
 import { loadAverage } from './lib/proc.js';
 import { writeResult } from './lib/results.js';
 import type { Scenario, ScenarioContext, ScenarioOutcome } from './lib/scenario.js';
-import { stopAllServers } from './lib/server.js';
+import { BENCH_SERVER_ENV, stopAllServers } from './lib/server.js';
 import { verdict } from './lib/table.js';
 import { fanoutFloorScenario, fanoutSseScenario, fanoutWsScenario } from './scenarios/fanout.js';
 import { idleMemoryScenario } from './scenarios/idle-memory.js';
@@ -56,7 +56,10 @@ async function main(): Promise<number> {
   process.stdout.write(
     `Switchboard benchmarks: ${selected.map((s) => s.name).join(', ')}\n` +
       `load average before: ${startLoad.join(' ')}` +
-      (startLoad[0]! > 0.5 ? '  — the machine is busy: expect noisy numbers\n' : '\n'),
+      (startLoad[0]! > 0.5 ? '  — the machine is busy: expect noisy numbers\n' : '\n') +
+      `servers under test run with ${Object.entries(BENCH_SERVER_ENV)
+        .map(([key, value]) => `${key}=${value}`)
+        .join(' ')} (all load comes from one address)\n`,
   );
   const earlier = new Map<string, ScenarioOutcome>();
   const context: ScenarioContext = {
@@ -98,7 +101,8 @@ async function main(): Promise<number> {
     }
     for (const line of outcome.headlines ?? []) process.stdout.write(`info  ${scenario.name}: ${line}\n`);
     for (const t of outcome.targets) {
-      process.stdout.write(`${verdict(t.ok)}  ${scenario.name}: ${t.target} — measured ${t.measured}\n`);
+      const measured = t.ok === undefined ? t.measured : `measured ${t.measured}`;
+      process.stdout.write(`${verdict(t.ok)}  ${scenario.name}: ${t.target} — ${measured}\n`);
     }
     for (const note of outcome.notes) process.stdout.write(`note  ${scenario.name}: ${note}\n`);
   }

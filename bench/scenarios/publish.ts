@@ -15,7 +15,7 @@ const CONCURRENCY = [1, 16, 64];
 const ENGINES: EngineName[] = ['sqlite', 'memory'];
 const RUNS = 3;
 const WARMUP_MS = 1_000;
-const RUN_MS = 2_000;
+const RUN_MS = 1_500;
 
 interface RunResult {
   publishesPerSecond: number;
@@ -147,7 +147,7 @@ export const publishScenario: Scenario = {
       return sqlite.publishesPerSecond / memory.publishesPerSecond;
     };
     printTable({
-      title: 'publish — HTTP publish, ~100-byte data, closed loop (median of 3 × 2 s runs)',
+      title: `publish — HTTP publish, ~100-byte data, closed loop (median of ${RUNS} × ${RUN_MS / 1000} s runs)`,
       headers: [
         'engine',
         'clients',

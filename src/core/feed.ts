@@ -11,6 +11,7 @@
  * that one cursor check, so replay-then-live has no gaps and no duplicates whatever the timing.
  */
 import type { StoredMessage } from '../engines/engine.js';
+import { FeedMember, type MemberFeed } from './feed-member.js';
 import type { FetchRequest, FetchResult } from './hub.js';
 
 /** What the feed needs from the hub (a narrow seam, so the hub can own the feed). */
@@ -85,8 +86,6 @@ export interface Feed {
   close(): void;
 }
 
-/** Replay writes at most this much message data between backpressure checks. */
-const REPLAY_SLICE_BYTES = 64 * 1024;
 /** After a failed read the feed tries again this much later (the next publish also retries). */
 const FEED_RETRY_MS = 1_000;
 
@@ -95,8 +94,9 @@ export function createFeed(source: FeedSource): Feed {
   let size = 0;
   const stopListening = source.onAppended((topic, last) => topics.get(topic)?.appended(last));
 
-  class TopicFeed {
-    readonly members = new Set<Member>();
+  class TopicFeed implements MemberFeed {
+    readonly source = source;
+    readonly members = new Set<FeedMember>();
     /** Highest offset the feed has read; undefined until a member's first read tells where the log ends. */
     cursor: number | undefined;
     epoch: string | null | undefined;
@@ -162,174 +162,12 @@ export function createFeed(source: FeedSource): Feed {
       }
     }
 
-    leave(member: Member): void {
-      this.members.delete(member);
+    leave(member: FeedMember): void {
+      if (!this.members.delete(member)) return;
+      size--;
       if (this.members.size > 0) return;
       clearTimeout(this.retryTimer);
       if (topics.get(this.topic) === this) topics.delete(this.topic);
-    }
-  }
-
-  class Member implements FeedSubscription {
-    #cursor: number | undefined;
-    #epoch: string | undefined;
-    /** Highest offset known to exist (from reads and from batches skipped while replaying). */
-    #known = 0;
-    #pumping = false;
-    #again = false;
-    #started = false;
-    #closed = false;
-    readonly #untrack: () => void;
-
-    constructor(
-      readonly topic: string,
-      readonly feed: TopicFeed,
-      readonly sink: FeedSink,
-      request: FeedRequest,
-    ) {
-      this.#cursor = request.after;
-      this.#epoch = request.epoch;
-      this.#untrack = source.trackSubscriber(topic, request.transport);
-    }
-
-    get cursor(): number {
-      return this.#started ? (this.#cursor ?? -1) : -1;
-    }
-
-    get closed(): boolean {
-      return this.#closed;
-    }
-
-    /** A batch read by the feed: take what continues the cursor, or go read the log if behind. */
-    offer(messages: readonly StoredMessage[], epoch: string | null): void {
-      const cursor = this.#cursor;
-      const lastOffset = messages[messages.length - 1]!.offset;
-      if (this.#pumping || cursor === undefined) {
-        if (lastOffset > this.#known) this.#known = lastOffset;
-        return;
-      }
-      if (lastOffset <= cursor) return;
-      const firstOffset = messages[0]!.offset;
-      if (firstOffset > cursor + 1 || (this.#epoch !== undefined && epoch !== this.#epoch)) {
-        if (lastOffset > this.#known) this.#known = lastOffset;
-        this.wake();
-        return;
-      }
-      if (epoch !== null) this.#epoch = epoch;
-      this.#cursor = lastOffset;
-      this.sink.deliver(messages, cursor + 1 - firstOffset);
-    }
-
-    /** Reads the log until caught up (or again, if already reading). */
-    wake(): void {
-      if (this.#closed) return;
-      if (this.#pumping) {
-        this.#again = true;
-        return;
-      }
-      this.#pumping = true;
-      void this.#pump();
-    }
-
-    async #pump(): Promise<void> {
-      try {
-        do {
-          this.#again = false;
-          const probing = this.#cursor === undefined;
-          const result = await source.fetch(this.topic, {
-            after: this.#cursor ?? 0,
-            limit: probing ? 0 : source.pageSize,
-            epoch: probing ? undefined : this.#epoch,
-          });
-          if (this.#closed) return;
-          this.feed.observed(result);
-          if (probing) {
-            // Live only: start at the log's end; later batches (or reads) continue from here.
-            this.#cursor = result.last;
-            this.#epoch = result.epoch ?? undefined;
-            this.#start(result);
-          } else {
-            const before = this.#cursor;
-            await this.#absorb(result);
-            // Nothing readable after the cursor although more was signalled (e.g. trimmed at once):
-            // stop instead of spinning; the next batch or signal wakes this member again.
-            if (this.#cursor === before && result.messages.length === 0 && !result.reset)
-              this.#known = before!;
-          }
-        } while (!this.#closed && (this.#again || this.#cursor! < this.#known));
-      } catch (error) {
-        if (this.#closed) return;
-        this.close();
-        this.sink.failed(error);
-      } finally {
-        this.#pumping = false;
-      }
-    }
-
-    #start(result: FetchResult): void {
-      if (this.#started) return;
-      this.#started = true;
-      this.sink.started({ topic: this.topic, epoch: result.epoch, last: result.last, after: this.#cursor! });
-    }
-
-    async #absorb(result: FetchResult): Promise<void> {
-      this.#start(result);
-      if (result.reset) {
-        this.sink.reset({ topic: this.topic, epoch: result.epoch, last: result.last });
-        this.#cursor = 0;
-        this.#epoch = result.epoch ?? undefined;
-        this.#known = result.last;
-        return;
-      }
-      this.#epoch = result.epoch ?? undefined;
-      if (result.last > this.#known) this.#known = result.last;
-      const messages = result.messages;
-      const cursor = this.#cursor!;
-      const resumeAt = result.gap ? (messages[0] ? messages[0].offset - 1 : result.next) : cursor;
-      if (resumeAt > cursor) {
-        this.sink.gap({ topic: this.topic, after: cursor, next: resumeAt });
-        this.#cursor = resumeAt;
-      }
-      await this.#replay(messages);
-    }
-
-    /** Writes a page in slices, waiting whenever the sink's buffer is full. */
-    async #replay(messages: readonly StoredMessage[]): Promise<void> {
-      let from = 0;
-      while (from < messages.length && !this.#closed) {
-        if (this.sink.ready && !this.sink.ready()) {
-          await this.sink.drained?.();
-          if (this.#closed) return;
-        }
-        let to = from;
-        let bytes = 0;
-        while (to < messages.length && (to === from || bytes < REPLAY_SLICE_BYTES)) {
-          bytes += messages[to]!.data.length;
-          to++;
-        }
-        const slice = from === 0 && to === messages.length ? messages : messages.slice(from, to);
-        from = to;
-        const cursor = this.#cursor!;
-        const first = slice[0]!.offset;
-        const last = slice[slice.length - 1]!.offset;
-        if (last <= cursor) continue;
-        if (first > cursor + 1) {
-          // Retention removed messages between our reads: say so rather than skip silently.
-          this.sink.gap({ topic: this.topic, after: cursor, next: first - 1 });
-          this.#cursor = first - 1;
-        }
-        const start = Math.max(0, this.#cursor! + 1 - first);
-        this.#cursor = last;
-        this.sink.deliver(slice, start);
-      }
-    }
-
-    close(): void {
-      if (this.#closed) return;
-      this.#closed = true;
-      size--;
-      this.#untrack();
-      this.feed.leave(this);
     }
   }
 
@@ -340,7 +178,7 @@ export function createFeed(source: FeedSource): Feed {
         feed = new TopicFeed(topic);
         topics.set(topic, feed);
       }
-      const member = new Member(topic, feed, sink, request);
+      const member = new FeedMember(topic, sink, request, feed);
       feed.members.add(member);
       size++;
       member.wake();

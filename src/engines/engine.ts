@@ -8,6 +8,8 @@
  * the log, so resume, gaps and duplicates behave the same on every transport and node).
  */
 import type { GroupStore } from './group-store.js';
+import type { JobStore } from './job-store.js';
+import type { WebhookStore } from './webhook-store.js';
 
 /** A message as stored: `data` is the JSON text exactly as the publisher sent it. */
 export interface StoredMessage {
@@ -106,8 +108,8 @@ export interface LogStore {
   onAppended(listener: AppendedListener): () => void;
 }
 
-/** Consumer groups are part of every engine (see group-store.ts). */
-export type Engine = EngineLifecycle & LogStore & GroupStore;
+/** Consumer groups, job state and webhook delivery state are part of every engine (see *-store.ts). */
+export type Engine = EngineLifecycle & LogStore & GroupStore & JobStore & WebhookStore;
 
 export const firstOffset = (state: LogState): number => (state.last > state.floor ? state.floor + 1 : 0);
 export const retainedCount = (state: LogState): number => state.last - state.floor;

@@ -84,7 +84,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
   installErrorHandlers(app);
   const browserGuard = { allowedOrigins: config.allowedOrigins, loopbackOnly: isLoopbackHost(config.host) };
   registerBrowserGuard(app, browserGuard);
-  registerSecurity(app, { config, auth, metrics }); // before the routes: it checks each has an auth rule
+  // Before the routes: it checks each has an auth rule.
+  const security = registerSecurity(app, { config, auth, metrics });
   registerHealth(app, hub);
   registerRest(app, hub);
   registerPoll(app, hub);
@@ -93,6 +94,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
     retryMs: config.sseRetryMs,
     maxBufferedBytes: config.pushMaxBufferedBytes,
     maxTopicsPerConnection: config.maxTopicsPerConnection,
+    trackConnection: (transport) => metrics.trackConnection(transport),
+    delivered: (transport, count) => metrics.delivered(transport, count),
   });
   const websocket = registerWebSocket(app, hub, {
     maxFrameBytes: config.wsMaxPayloadBytes || config.maxMessageBytes + 16_384, // 0 = automatic
@@ -102,6 +105,9 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
     pingIntervalMs: config.wsPingIntervalMs,
     authMode: config.auth,
     browserCheck: createBrowserCheck(browserGuard),
+    refuseUpgrade: (request, socket) => security.connections.refuseUpgrade(request, socket),
+    trackConnection: (transport) => metrics.trackConnection(transport),
+    delivered: (transport, count) => metrics.delivered(transport, count),
   });
   registerGroups(app, hub);
 

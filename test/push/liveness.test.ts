@@ -1,6 +1,7 @@
 /**
- * Liveness chores with short real timers: SSE keep-alive comments keep idle streams open, and the
- * WebSocket ping round keeps answering peers while terminating peers that never answer.
+ * Transport chores with short real timers: SSE keep-alive comments keep idle streams open, the
+ * WebSocket ping round keeps answering peers while terminating peers that never answer, and both
+ * transports report their connections and deliveries to the metrics.
  */
 import { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,5 +67,34 @@ describe.each(ENGINE_FIXTURES)('push liveness: $name', ({ fixture: makeFixture }
     await publishMany(server.url, topic, ['alive']);
     expect((await waitForMessages(answering, 1, topic))[0].data).toBe('alive');
     answering.close();
+  });
+
+  it('reports push connections and deliveries by transport in /metrics', async () => {
+    // A server of its own: earlier tests' deliveries may still be on their way to the counters.
+    const own = makeFixture();
+    const server = await startServer(own);
+    const metric = async (name: string, transport: string): Promise<number> => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`${name}{transport="${transport}"} `));
+      return Number(line?.split(' ')[1] ?? 0);
+    };
+    const delivered = 'switchboard_messages_delivered_total';
+    const topic = freshTopic();
+    const ws = await connectWs(server.url);
+    await ws.request({ op: 'subscribe', topic });
+    const sse = await openSse(`${server.url}/v1/topics/${topic}/events`);
+    await sse.next((f) => f.event === 'ready');
+    expect(await metric('switchboard_connections', 'websocket')).toBe(1);
+    expect(await metric('switchboard_connections', 'sse')).toBe(1);
+    await publishMany(server.url, topic, ['a', 'b']);
+    await waitForMessages(ws, 2, topic);
+    await sse.next((f) => f.id === '2');
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // deliveries are reported once a second
+    expect(await metric(delivered, 'websocket')).toBe(2);
+    expect(await metric(delivered, 'sse')).toBe(2);
+    ws.close();
+    sse.close();
+    await server.close();
+    own.cleanup();
   });
 });

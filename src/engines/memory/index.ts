@@ -17,6 +17,8 @@ import type {
 import { newEpoch } from '../epoch.js';
 import { AppendedSignal } from '../listeners.js';
 import { createMemoryGroupStore } from './groups.js';
+import { createMemoryJobStore } from './jobs.js';
+import { createMemoryWebhookStore } from './webhooks.js';
 
 interface MemoryLog {
   epoch: string;
@@ -91,6 +93,8 @@ export function createMemoryEngine(): Engine {
 
   return {
     ...groupStore,
+    ...createMemoryJobStore({ append: appendNow, assertOpen }),
+    ...createMemoryWebhookStore(assertOpen),
     name: 'memory',
     location: 'in memory (nothing survives a restart)',
     async open() {

@@ -24,6 +24,7 @@ import { newEpoch } from '../epoch.js';
 import { AppendedSignal } from '../listeners.js';
 import { closeConnection, createConnection, describeRedisUrl, redisFailure } from './connection.js';
 import { createRedisGroupStore, GROUP_SCRIPTS } from './groups.js';
+import { createRedisJobStore } from './jobs.js';
 import { DEFAULT_KEY_PREFIX, keyLayout } from './keys.js';
 import { type StreamEntry, toAppendResult, toLogState, toMessages } from './messages.js';
 import { persistenceWarnings } from './persistence.js';
@@ -33,6 +34,7 @@ import { DELETE_TOPIC_SCRIPT } from './scripts/delete-topic.js';
 import { READ_SCRIPT } from './scripts/read.js';
 import { SWEEP_SCRIPT } from './scripts/sweep.js';
 import { subscribeWakeUps, type WakeUps } from './signal.js';
+import { createRedisWebhookStore } from './webhooks.js';
 
 export interface RedisEngineOptions {
   /** e.g. `redis://127.0.0.1:6379`, `redis://:password@host:6379/2`, `rediss://…` for TLS. */
@@ -133,6 +135,8 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
 
   return {
     ...groups,
+    ...createRedisJobStore({ keys, nodeId, call, newEpoch, emitAppended: emit }),
+    ...createRedisWebhookStore({ keys, call }),
     name: 'redis',
     location: `${server} (keys ${keys.prefix}:*)`,
     nodeId,

@@ -24,7 +24,10 @@ import type {
 import { newEpoch } from '../epoch.js';
 import { AppendedSignal } from '../listeners.js';
 import { createSqliteGroupStore } from './groups.js';
+import { createSqliteJobStore } from './jobs.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
+import { createSqliteWebhookStore } from './webhooks.js';
+import { createWriteQueue } from './write-queue.js';
 
 export interface SqliteEngineOptions {
   /** Directory holding `switchboard.db`; created when missing. */
@@ -134,8 +137,17 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqliteEngine {
     emitAppended: (topic, last) => signal.emit(topic, last),
   });
 
+  // Jobs and webhooks share one write queue (group commit), like groups have theirs.
+  const jobWrites = createWriteQueue({
+    database: () => open().db,
+    appendInTransaction: (request) => applyAppend(open().statements, request),
+    emitAppended: (topic, last) => signal.emit(topic, last),
+  });
+
   return {
     ...groups.store,
+    ...createSqliteJobStore(jobWrites),
+    ...createSqliteWebhookStore(jobWrites),
     name: 'sqlite',
     location: file,
 
@@ -172,6 +184,7 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqliteEngine {
       await flushing;
       flush();
       groups.flushNow();
+      jobWrites.flushNow();
       db.close();
       db = undefined;
       statements = undefined;

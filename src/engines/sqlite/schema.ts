@@ -1,5 +1,5 @@
 /** Schema of the SQLite engine's single database file. Bump SCHEMA_VERSION with every change. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS topics (
@@ -64,4 +64,42 @@ CREATE TABLE IF NOT EXISTS group_members (
 ) WITHOUT ROWID;
 
 CREATE INDEX IF NOT EXISTS group_members_by_time ON group_members (topic, grp, last_seen);
+
+-- Version 3: jobs (src/engines/sqlite/jobs.ts); webhooks, settings, leases (src/engines/sqlite/webhooks.ts).
+CREATE TABLE IF NOT EXISTS jobs (
+  id               TEXT PRIMARY KEY,
+  queue            TEXT NOT NULL,
+  status           TEXT NOT NULL,
+  revision         INTEGER NOT NULL,
+  idempotency_key  TEXT,
+  lease_expires_at INTEGER,
+  finished_at      INTEGER,
+  queue_offset     INTEGER,
+  created_at       INTEGER NOT NULL,
+  payload          TEXT NOT NULL,
+  record           TEXT NOT NULL
+);
+
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_by_key ON jobs (queue, idempotency_key)
+  WHERE idempotency_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_by_lease ON jobs (lease_expires_at) WHERE status = 'running';
+CREATE INDEX IF NOT EXISTS jobs_by_finish ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_active ON jobs (queue, status, created_at) WHERE status IN ('queued', 'running');
+
+CREATE TABLE IF NOT EXISTS webhooks (
+  id       TEXT PRIMARY KEY,
+  revision INTEGER NOT NULL,
+  record   TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS settings (
+  name  TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS leases (
+  name   TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  until  INTEGER NOT NULL
+) WITHOUT ROWID;
 `;

@@ -11,6 +11,7 @@ import { assertTopic, integerParam } from '../../core/validate.js';
 import { badRequest, unavailable } from '../../protocol/errors.js';
 import { parseCursor, SseEvent } from '../../protocol/sse.js';
 import { CloseCode } from '../../protocol/ws.js';
+import { DeliveryCounter } from '../shared/delivery-counter.js';
 import { TurnBatcher } from '../shared/turn-batcher.js';
 import { SseStream } from './stream.js';
 import { eventChunk, responseHead, retryChunk } from './wire.js';
@@ -22,6 +23,10 @@ export interface SseOptions {
   retryMs: number;
   maxBufferedBytes: number;
   maxTopicsPerConnection: number;
+  /** Metrics: counts an open stream; returns the release function. */
+  trackConnection?: (transport: 'sse') => () => void;
+  /** Metrics: messages written to clients, reported in bulk about once a second. */
+  delivered?: (transport: 'sse', count: number) => void;
 }
 
 export interface SseEndpoint {
@@ -37,6 +42,7 @@ const SHUTDOWN_REASON = 'server restarting; reconnecting resumes from your last 
 
 export function registerSse(app: FastifyInstance, hub: Hub, options: SseOptions): SseEndpoint {
   const batcher = new TurnBatcher();
+  const deliveries = new DeliveryCounter(options.delivered && ((count) => options.delivered?.('sse', count)));
   const streams = new Set<SseStream>();
   let closing = false;
 
@@ -67,11 +73,14 @@ export function registerSse(app: FastifyInstance, hub: Hub, options: SseOptions)
       cursors,
       multiTopic,
       maxBufferedBytes: options.maxBufferedBytes,
+      deliveries,
     });
     streams.add(stream);
+    const untrack = options.trackConnection?.('sse');
     socket.once('close', () => {
       stream.release();
       streams.delete(stream);
+      untrack?.();
     });
     batcher.cork(socket);
     socket.write(responseHead(headersOf(reply)));
@@ -128,6 +137,7 @@ export function registerSse(app: FastifyInstance, hub: Hub, options: SseOptions)
     async close(graceMs = 2_000) {
       closing = true;
       clearInterval(keepAliveTimer);
+      deliveries.stop();
       for (const stream of streams) {
         // Jitter spreads the reconnects of many clients over one to two retry intervals.
         const retryMs = options.retryMs * (1 + Math.random());

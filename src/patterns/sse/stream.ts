@@ -4,10 +4,11 @@
  * reconnecting EventSource resume exactly, and closes itself when its send buffer passes the bound.
  */
 import type { Socket } from 'node:net';
-import type { Feed, FeedSubscription, GapNotice, ResetNotice } from '../../core/feed.js';
+import type { Feed, FeedSink, FeedSubscription, GapNotice, ResetNotice } from '../../core/feed.js';
 import type { StoredMessage } from '../../engines/engine.js';
 import { encodeCursor, SseEvent } from '../../protocol/sse.js';
 import { CloseCode } from '../../protocol/ws.js';
+import type { DeliveryCounter } from '../shared/delivery-counter.js';
 import type { TurnBatcher } from '../shared/turn-batcher.js';
 import {
   chunk,
@@ -27,17 +28,19 @@ export interface SseStreamOptions {
   /** Multi-topic streams use `topic:offset,…` ids; single-topic streams use the offset. */
   multiTopic: boolean;
   maxBufferedBytes: number;
+  deliveries: DeliveryCounter;
 }
 
 /** After the last chunk, how long the client gets to read it before the socket is destroyed. */
 const END_GRACE_MS = 5_000;
 
-export class SseStream {
+export class SseStream implements FeedSink {
   readonly #socket: Socket;
   readonly #batcher: TurnBatcher;
   readonly #cursors: Map<string, number>;
   readonly #multiTopic: boolean;
   readonly #maxBufferedBytes: number;
+  readonly #deliveries: DeliveryCounter;
   readonly #subscriptions: FeedSubscription[] = [];
   #drainWaiters: Array<() => void> = [];
   #ended = false;
@@ -50,6 +53,7 @@ export class SseStream {
     this.#cursors = options.cursors;
     this.#multiTopic = options.multiTopic;
     this.#maxBufferedBytes = options.maxBufferedBytes;
+    this.#deliveries = options.deliveries;
     this.#socket.on('drain', this.#wakeDrainWaiters);
   }
 
@@ -63,24 +67,10 @@ export class SseStream {
     return String(this.#cursors.values().next().value ?? 0);
   }
 
-  /** Subscribes every topic of the stream to the feed, starting after its cursor. */
+  /** Subscribes every topic of the stream to the feed, starting after its cursor; the stream is the sink. */
   subscribe(feed: Feed): void {
     for (const [topic, after] of this.#cursors) {
-      this.#subscriptions.push(
-        feed.subscribe(
-          topic,
-          { after, transport: 'sse' },
-          {
-            started: () => {},
-            deliver: (messages, from) => this.#deliver(topic, messages, from),
-            gap: (notice) => this.#gap(notice),
-            reset: (notice) => this.#reset(notice),
-            ready: () => this.#ready(),
-            drained: () => this.#drained(),
-            failed: () => this.end(), // the store failed: the client reconnects and resumes
-          },
-        ),
-      );
+      this.#subscriptions.push(feed.subscribe(topic, { after, transport: 'sse' }, this));
     }
   }
 
@@ -138,8 +128,14 @@ export class SseStream {
     this.#socket.off('drain', this.#wakeDrainWaiters);
   }
 
-  #deliver(topic: string, messages: readonly StoredMessage[], from: number): void {
+  // FeedSink, for every topic of the stream (messages and notices name their topic).
+
+  started(): void {}
+
+  deliver(messages: readonly StoredMessage[], from: number): void {
+    const topic = messages[0]!.topic;
     this.#cursors.set(topic, messages[messages.length - 1]!.offset);
+    this.#deliveries.count += messages.length - from;
     if (!this.#multiTopic) {
       this.write(messagesChunk(messages, from));
       return;
@@ -155,25 +151,30 @@ export class SseStream {
     this.write(chunk(text));
   }
 
-  #gap(notice: GapNotice): void {
+  gap(notice: GapNotice): void {
     this.#cursors.set(notice.topic, notice.next);
     this.write(eventChunk(SseEvent.Gap, notice, this.id));
   }
 
-  #reset(notice: ResetNotice): void {
+  reset(notice: ResetNotice): void {
     this.#cursors.set(notice.topic, 0);
     this.write(eventChunk(SseEvent.Reset, notice, this.id));
+  }
+
+  /** The store failed: end the stream; the client reconnects and resumes. */
+  failed(): void {
+    this.end();
   }
 
   #replayMark(): number {
     return Math.max(this.#socket.writableHighWaterMark, this.#maxBufferedBytes / 4);
   }
 
-  #ready(): boolean {
+  ready(): boolean {
     return !this.#ended && this.#socket.writableLength < this.#replayMark();
   }
 
-  #drained(): Promise<void> {
+  drained(): Promise<void> {
     if (this.#ended) return Promise.resolve();
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }

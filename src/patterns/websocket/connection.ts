@@ -25,6 +25,7 @@ import {
   closeReason,
   parseClientOp,
 } from '../../protocol/ws.js';
+import type { DeliveryCounter } from '../shared/delivery-counter.js';
 import type { TurnBatcher } from '../shared/turn-batcher.js';
 import type { OpHandlers, OpKey, WsSubscription } from './ops.js';
 import { errorReplyFrame, messagesFrames, replyFrame } from './wire.js';
@@ -37,6 +38,19 @@ export interface WsConnectionLimits {
   maxTopics: number;
   /** Control ops and malformed frames per second (bursts of twice this pass). */
   controlOpsPerSecond: number;
+}
+
+const OPEN = 1; // WebSocket.OPEN
+
+/** Runs before an op's handler; throwing answers the op with the error instead. */
+export type OpGuard = (connection: WsConnection, key: OpKey, op: ClientOp) => void;
+
+export interface WsConnectionParts {
+  handlers: OpHandlers;
+  beforeOp: OpGuard;
+  limits: WsConnectionLimits;
+  batcher: TurnBatcher;
+  deliveries: DeliveryCounter;
 }
 
 /** After sending a close frame, how long the peer gets to answer before the socket is destroyed. */
@@ -60,14 +74,17 @@ export class WsConnection {
   #drainWaiters: Array<() => void> = [];
   #terminateTimer: NodeJS.Timeout | undefined;
 
+  readonly limits: WsConnectionLimits;
+  readonly #parts: WsConnectionParts;
+
   constructor(
     readonly ws: WebSocket,
     readonly socket: Duplex,
-    readonly handlers: OpHandlers,
-    readonly limits: WsConnectionLimits,
-    readonly batcher: TurnBatcher,
+    parts: WsConnectionParts,
   ) {
-    this.#tokens = limits.controlOpsPerSecond * 2;
+    this.#parts = parts;
+    this.limits = parts.limits;
+    this.#tokens = parts.limits.controlOpsPerSecond * 2;
     socket.on('drain', this.#wakeDrainWaiters);
     ws.on('message', (data, isBinary) => this.#onFrame(data as Buffer, isBinary));
     ws.on('pong', () => {
@@ -85,7 +102,8 @@ export class WsConnection {
 
   /** Writes a pre-built frame; false when the connection is closing or was just closed as slow. */
   send(frame: Buffer): boolean {
-    if (this.#closing) return false;
+    // After a close frame (either side's), no data frame may follow (RFC 6455 §5.5.1).
+    if (this.#closing || this.ws.readyState !== OPEN) return false;
     if (this.socket.writableLength > this.limits.maxBufferedBytes) {
       this.close(
         CloseCode.SlowConsumer,
@@ -93,13 +111,13 @@ export class WsConnection {
       );
       return false;
     }
-    this.batcher.cork(this.socket);
+    this.#parts.batcher.cork(this.socket);
     this.socket.write(frame);
     return true;
   }
 
   sendMessages(messages: readonly StoredMessage[], from: number): void {
-    this.send(messagesFrames(messages, from));
+    if (this.send(messagesFrames(messages, from))) this.#parts.deliveries.count += messages.length - from;
   }
 
   reply(id: number, fields?: Record<string, unknown>): void {
@@ -176,8 +194,9 @@ export class WsConnection {
   #dispatch(key: OpKey, op: ClientOp, text: string): void {
     let pending: Promise<Record<string, unknown> | undefined>;
     try {
+      this.#parts.beforeOp(this, key, op);
       // Called synchronously so pipelined publishes reach the engine in frame order.
-      pending = this.handlers[key](this, op as never, text);
+      pending = this.#parts.handlers[key](this, op as never, text);
     } catch (error) {
       this.replyError(op.id, error);
       return;

@@ -10,10 +10,11 @@ import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer } from 'ws';
 import type { Hub } from '../../core/hub.js';
-import type { ErrorCode } from '../../protocol/errors.js';
+import { type ErrorCode, SwitchboardError } from '../../protocol/errors.js';
 import { CloseCode } from '../../protocol/ws.js';
+import { DeliveryCounter } from '../shared/delivery-counter.js';
 import { TurnBatcher } from '../shared/turn-batcher.js';
-import { WsConnection, type WsConnectionLimits } from './connection.js';
+import { type OpGuard, WsConnection, type WsConnectionLimits } from './connection.js';
 import { createOpHandlers, type OpHandlers } from './ops.js';
 
 export const WEBSOCKET_PATH = '/v1/ws';
@@ -26,6 +27,21 @@ export interface WebSocketOptions extends WsConnectionLimits {
   browserCheck: (host: string | undefined, origin: string | undefined) => string | undefined;
   /** Replaces entries of the op table (consumer groups, token auth). */
   handlers?: Partial<OpHandlers>;
+  /**
+   * Runs before every op's handler; throw a SwitchboardError to answer the op with it instead (token
+   * auth: `unauthorized` until the `auth` op succeeded, `forbidden` outside the token's topics).
+   * Default: allow all in open mode; in token mode refuse all but `auth` (fail closed until token
+   * auth over WebSocket is wired in).
+   */
+  beforeOp?: OpGuard;
+  /** Called once per accepted connection with its upgrade request (token from `?token=`, deadlines). */
+  onConnection?: (connection: WsConnection, request: IncomingMessage) => void;
+  /** Connection limits: answers and closes a refused upgrade; true when it did. */
+  refuseUpgrade?: (request: IncomingMessage, socket: Duplex) => boolean;
+  /** Metrics: counts an open connection; returns the release function. */
+  trackConnection?: (transport: 'websocket') => () => void;
+  /** Metrics: messages written to clients, reported in bulk about once a second. */
+  delivered?: (transport: 'websocket', count: number) => void;
 }
 
 export interface WebSocketEndpoint {
@@ -43,7 +59,11 @@ export function registerWebSocket(
   options: WebSocketOptions,
 ): WebSocketEndpoint {
   const handlers: OpHandlers = { ...createOpHandlers(hub, options), ...options.handlers };
+  const beforeOp = options.beforeOp ?? defaultGuard(options.authMode);
   const batcher = new TurnBatcher();
+  const deliveries = new DeliveryCounter(
+    options.delivered && ((count) => options.delivered?.('websocket', count)),
+  );
   const connections = new Set<WsConnection>();
   let closing = false;
   const wss = new WebSocketServer({
@@ -70,14 +90,26 @@ export function registerWebSocket(
       refuseUpgrade(socket, ...refusal);
       return;
     }
+    if (options.refuseUpgrade?.(request, socket)) return;
     wss.handleUpgrade(request, socket, head, (ws) => {
       if (closing) {
         ws.close(CloseCode.ServiceRestart, SHUTDOWN_REASON);
         return;
       }
-      const connection = new WsConnection(ws, socket, handlers, options, batcher);
+      const connection = new WsConnection(ws, socket, {
+        handlers,
+        beforeOp,
+        limits: options,
+        batcher,
+        deliveries,
+      });
       connections.add(connection);
-      ws.once('close', () => connections.delete(connection));
+      const untrack = options.trackConnection?.('websocket');
+      ws.once('close', () => {
+        connections.delete(connection);
+        untrack?.();
+      });
+      options.onConnection?.(connection, request);
     });
   };
   app.server.on('upgrade', upgradeOnRequest);
@@ -110,8 +142,22 @@ export function registerWebSocket(
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
       await Promise.race([Promise.all(closed), deadline]);
       for (const connection of connections) connection.terminate();
+      deliveries.stop();
       wss.close();
     },
+  };
+}
+
+/** In token mode, nothing but `auth` passes until token auth over WebSocket is wired in (fail closed). */
+function defaultGuard(authMode: 'open' | 'token'): OpGuard {
+  if (authMode === 'open') return () => {};
+  return (_connection, key) => {
+    if (key !== 'auth') {
+      throw new SwitchboardError(
+        'unauthorized',
+        'token auth over WebSocket is not available on this server yet',
+      );
+    }
   };
 }
 

@@ -5,8 +5,10 @@
  * provide `subscribeGroup`, `unsubscribeGroup`, `ack` and `nack`; token auth provides `auth`.
  */
 
+import type { FeedSink, FeedStart, FeedSubscription, GapNotice, ResetNotice } from '../../core/feed.js';
 import type { Hub } from '../../core/hub.js';
 import { assertTopic } from '../../core/validate.js';
+import type { StoredMessage } from '../../engines/engine.js';
 import { badRequest, conflict, notFound, SwitchboardError } from '../../protocol/errors.js';
 import { rawMembers } from '../../protocol/json.js';
 import { type ClientOp, CloseCode } from '../../protocol/ws.js';
@@ -122,40 +124,80 @@ function subscribe(
     );
   }
   return new Promise((resolve, reject) => {
-    let started = false;
-    const feedSubscription = hub.feed.subscribe(
+    const subscription = new PlainSubscription(connection, topic, op.id, resolve, reject);
+    subscription.feedSubscription = hub.feed.subscribe(
       topic,
       { after: op.after, epoch: op.epoch, transport: 'websocket' },
-      {
-        started(start) {
-          started = true;
-          connection.reply(op.id, { topic, epoch: start.epoch, last: start.last, after: start.after });
-          resolve(undefined);
-        },
-        deliver: (messages, from) => connection.sendMessages(messages, from),
-        gap: (notice) => connection.send(gapFrame(notice)),
-        reset: (notice) => connection.send(resetFrame(notice)),
-        ready: () => connection.ready(),
-        drained: () => connection.drained(),
-        failed(error) {
-          if (connection.subscriptions.get(topic) === entry) connection.subscriptions.delete(topic);
-          if (!started) reject(error);
-          else {
-            connection.close(
-              CloseCode.Unavailable,
-              'the store failed while serving a subscription; reconnect and resume from your last offsets',
-            );
-          }
-        },
-      },
+      subscription,
     );
-    const entry: WsSubscription = {
-      topic,
-      cancel() {
-        feedSubscription.close();
-        if (!started) reject(conflict(`the subscription to "${topic}" was cancelled before it started`));
-      },
-    };
-    connection.subscriptions.set(topic, entry);
+    connection.subscriptions.set(topic, subscription);
   });
+}
+
+/**
+ * A plain (non-group) subscription: the feed's sink for one topic on one connection. One object
+ * per subscription rather than a closure per callback keeps idle connections small.
+ */
+class PlainSubscription implements FeedSink, WsSubscription {
+  feedSubscription: FeedSubscription | undefined;
+  #started = false;
+
+  constructor(
+    readonly connection: WsConnection,
+    readonly topic: string,
+    readonly opId: number,
+    readonly resolve: (fields: undefined) => void,
+    readonly reject: (error: unknown) => void,
+  ) {}
+
+  /** The reply goes out before the first message of the subscription. */
+  started(start: FeedStart): void {
+    this.#started = true;
+    this.connection.reply(this.opId, {
+      topic: this.topic,
+      epoch: start.epoch,
+      last: start.last,
+      after: start.after,
+    });
+    this.resolve(undefined);
+  }
+
+  deliver(messages: readonly StoredMessage[], from: number): void {
+    this.connection.sendMessages(messages, from);
+  }
+
+  gap(notice: GapNotice): void {
+    this.connection.send(gapFrame(notice));
+  }
+
+  reset(notice: ResetNotice): void {
+    this.connection.send(resetFrame(notice));
+  }
+
+  ready(): boolean {
+    return this.connection.ready();
+  }
+
+  drained(): Promise<void> {
+    return this.connection.drained();
+  }
+
+  failed(error: unknown): void {
+    if (this.connection.subscriptions.get(this.topic) === this)
+      this.connection.subscriptions.delete(this.topic);
+    if (!this.#started) {
+      this.reject(error);
+      return;
+    }
+    this.connection.close(
+      CloseCode.Unavailable,
+      'the store failed while serving a subscription; reconnect and resume from your last offsets',
+    );
+  }
+
+  cancel(): void {
+    this.feedSubscription?.close();
+    if (!this.#started)
+      this.reject(conflict(`the subscription to "${this.topic}" was cancelled before it started`));
+  }
 }

@@ -1,0 +1,227 @@
+/**
+ * One webhook's delivery loop: read the topic's log after the webhook's cursor, POST each message in
+ * order, and record the outcome before moving on. A failure schedules the same message again
+ * (retry-schedule.ts) and the loop sleeps until then — only this webhook waits; others and the
+ * publishers are not affected. After the retry budget the message goes to `{topic}.dead-letter`
+ * and the cursor moves past it.
+ *
+ * The cursor and attempt count are written to the engine after every outcome (compare-and-set), so
+ * a restart resumes with the message that was in flight: delivery is at least once, and receivers
+ * deduplicate by the `webhook-id` header, which is the same for every attempt of a message.
+ *
+ * A callback (kind `callback`) follows a job's status topic and delivers only its terminal status
+ * message, then is done.
+ */
+import type { Hub } from '../hub.js';
+import type { StoredMessage } from '../../engines/engine.js';
+import type { WebhookRecord, WebhookStore } from '../../engines/webhook-store.js';
+import { isSwitchboardError } from '../../protocol/errors.js';
+import { DEAD_LETTER_SUFFIX } from '../../protocol/message.js';
+import type { DeliveryOutcome } from './deliver.js';
+import { retryDelay } from './retry-schedule.js';
+
+export type DeliveryMetric = 'delivered' | 'failed' | 'dead_lettered';
+
+export interface RunnerContext {
+  hub: Hub;
+  store: WebhookStore;
+  now(): number;
+  schedule: readonly number[];
+  /** Sends one message to the webhook (signing, limits and the guard are the sender's). */
+  send(record: WebhookRecord, message: StoredMessage, messageId: string): Promise<DeliveryOutcome>;
+  /** False while another node runs deliveries. */
+  leading(): boolean;
+  onOutcome(outcome: DeliveryMetric): void;
+  onError(error: unknown, record: WebhookRecord): void;
+}
+
+/** Terminal job statuses are the events a callback waits for. */
+const TERMINAL_EVENTS = new Set(['succeeded', 'failed', 'canceled']);
+const PAGE = 100;
+/** How long to sleep when nothing happens; appends and record changes wake the loop earlier. */
+const IDLE_MS = 30_000;
+const RETRY_AFTER_ERROR_MS = 1_000;
+
+/** `webhook-id`: the same for every attempt of a message, unique per webhook and message, no `.`. */
+export const messageIdOf = (webhookId: string, epoch: string, offset: number): string =>
+  `${webhookId}_${epoch}_${offset}`;
+
+export class WebhookRunner {
+  #record: WebhookRecord;
+  readonly #context: RunnerContext;
+  #stopped = false;
+  #wake: (() => void) | undefined;
+  #woken = false;
+  readonly finished: Promise<void>;
+
+  constructor(record: WebhookRecord, context: RunnerContext) {
+    this.#record = record;
+    this.#context = context;
+    this.finished = this.#loop();
+  }
+
+  get record(): WebhookRecord {
+    return this.#record;
+  }
+
+  /** Takes a newer stored state (written by another node while this one was not delivering). */
+  refresh(stored: WebhookRecord): void {
+    if (stored.revision > this.#record.revision) this.#record = stored;
+  }
+
+  /** Something changed (the topic grew, leadership came back): look again now. */
+  wake(): void {
+    this.#woken = true;
+    this.#wake?.();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.wake();
+  }
+
+  async #sleep(ms: number): Promise<void> {
+    if (this.#woken || this.#stopped) {
+      this.#woken = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, Math.max(0, ms));
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    });
+    this.#wake = undefined;
+    this.#woken = false;
+  }
+
+  /** Writes the next state; false when the record moved on elsewhere (then it is read again). */
+  async #save(changes: Partial<WebhookRecord>): Promise<boolean> {
+    const current = this.#record;
+    const next = { ...current, ...changes, revision: current.revision + 1 };
+    if (await this.#context.store.updateWebhook(next, current.revision)) {
+      this.#record = next;
+      return true;
+    }
+    const stored = await this.#context.store.getWebhook(current.id);
+    if (!stored) this.#stopped = true;
+    else this.#record = stored;
+    return false;
+  }
+
+  async #loop(): Promise<void> {
+    while (!this.#stopped) {
+      try {
+        await this.#step();
+      } catch (error) {
+        this.#context.onError(error, this.#record);
+        await this.#sleep(RETRY_AFTER_ERROR_MS);
+      }
+    }
+  }
+
+  async #step(): Promise<void> {
+    const { hub, now } = this.#context;
+    const record = this.#record;
+    if (record.done) {
+      this.#stopped = true;
+      return;
+    }
+    if (!this.#context.leading()) return this.#sleep(IDLE_MS);
+    const due = record.nextAttemptAt - now();
+    if (due > 0) return this.#sleep(due);
+    const page = await hub.fetch(record.topic, {
+      after: record.cursor,
+      limit: PAGE,
+      ...(record.epoch === null ? {} : { epoch: record.epoch }),
+    });
+    if (page.reset) {
+      // The topic was deleted and created again: its offsets name other messages now.
+      await this.#save({ epoch: page.epoch, cursor: 0, attempt: 0, nextAttemptAt: 0 });
+      return;
+    }
+    if (page.messages.length === 0 || page.epoch === null) return this.#sleep(IDLE_MS);
+    let skipTo = record.cursor;
+    for (const message of page.messages) {
+      if (this.#stopped || !this.#context.leading()) return;
+      if (record.kind === 'callback' && !TERMINAL_EVENTS.has(message.event ?? '')) {
+        skipTo = message.offset;
+        continue;
+      }
+      if (skipTo !== this.#record.cursor && !(await this.#save({ cursor: skipTo, epoch: page.epoch }))) return;
+      const carriedOn = await this.#deliver(message, page.epoch);
+      if (!carriedOn) return;
+      skipTo = this.#record.cursor;
+    }
+    if (skipTo !== this.#record.cursor) await this.#save({ cursor: skipTo, epoch: page.epoch });
+  }
+
+  /** Delivers one message and records the outcome; false when the loop must look again first. */
+  async #deliver(message: StoredMessage, epoch: string): Promise<boolean> {
+    const { now, schedule } = this.#context;
+    const record = this.#record;
+    const messageId = messageIdOf(record.id, epoch, message.offset);
+    const outcome = await this.#context.send(record, message, messageId);
+    if (this.#stopped) return false;
+    const finishedAt = now();
+    const isCallback = record.kind === 'callback';
+    if (outcome.ok) {
+      this.#context.onOutcome('delivered');
+      return this.#save({
+        epoch,
+        cursor: message.offset,
+        attempt: 0,
+        nextAttemptAt: 0,
+        delivered: record.delivered + 1,
+        consecutiveFailures: 0,
+        lastDeliveredAt: finishedAt,
+        done: isCallback,
+      });
+    }
+    this.#context.onOutcome('failed');
+    const attempt = record.attempt + 1;
+    const failure = {
+      epoch,
+      failedAttempts: record.failedAttempts + 1,
+      consecutiveFailures: record.consecutiveFailures + 1,
+      lastError: outcome.error ?? 'failed',
+      lastErrorAt: finishedAt,
+    };
+    const delay = retryDelay(schedule, attempt);
+    if (delay !== undefined) {
+      await this.#save({ ...failure, attempt, nextAttemptAt: finishedAt + delay });
+      return false; // sleep until the retry is due
+    }
+    await this.#deadLetter(message, messageId, attempt, failure.lastError);
+    this.#context.onOutcome('dead_lettered');
+    return this.#save({
+      ...failure,
+      cursor: message.offset,
+      attempt: 0,
+      nextAttemptAt: 0,
+      failed: record.failed + 1,
+      done: isCallback,
+    });
+  }
+
+  /** Through the hub's publish path; the webhook-id as idempotency key makes a repeat harmless. */
+  async #deadLetter(message: StoredMessage, messageId: string, attempts: number, error: string) {
+    const { topic } = message;
+    if (topic.endsWith(DEAD_LETTER_SUFFIX)) return; // a dead letter of a dead letter breaks the topic rule
+    const record = this.#record;
+    const head = `{"topic":${JSON.stringify(topic)},"offset":${message.offset},"webhook":${JSON.stringify(record.id)},"url":${JSON.stringify(record.url)},"attempts":${attempts},"error":${JSON.stringify(error)}`;
+    const publish = (data: string) =>
+      this.#context.hub.publishInputs(`${topic}${DEAD_LETTER_SUFFIX}`, [
+        { data, event: message.event, idempotencyKey: messageId },
+      ]);
+    try {
+      await publish(`${head},"data":${message.data}}`);
+    } catch (error) {
+      // The original plus the record may pass the size limit: keep the record, point at the original.
+      if (!isSwitchboardError(error) || error.code !== 'payload_too_large') throw error;
+      await publish(`${head},"data":null,"dataOmitted":"too large; read it at the topic's offset"}`);
+    }
+  }
+}

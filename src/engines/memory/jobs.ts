@@ -1,0 +1,95 @@
+/**
+ * Jobs for the memory engine: plain maps. Every method is one synchronous step, so
+ * the compare-and-set and the status append happen together by construction.
+ */
+import type { AppendRequest, AppendResult } from '../engine.js';
+import { isActive, type JobRecord, type JobStatusMessage, type JobStore } from '../job-store.js';
+
+export interface MemoryJobAccess {
+  /** The engine's synchronous append (it wakes readers itself). */
+  append(request: AppendRequest): AppendResult;
+  assertOpen(): void;
+}
+
+const keyOf = (queue: string, key: string): string => `${queue}\n${key}`;
+
+export function createMemoryJobStore(access: MemoryJobAccess): JobStore {
+  const jobs = new Map<string, JobRecord>();
+  const keys = new Map<string, string>();
+
+  const run = async <T>(step: () => T): Promise<T> => {
+    access.assertOpen();
+    return step();
+  };
+  const appendStatus = (status: JobStatusMessage): void => {
+    access.append({
+      topic: status.topic,
+      entries: [{ event: status.event, data: status.data }],
+      now: status.now,
+      dedupeWindowMs: status.dedupeWindowMs,
+      retention: status.retention,
+    });
+  };
+  const select = (keep: (job: JobRecord) => boolean, order: (job: JobRecord) => number, limit: number) =>
+    [...jobs.values()]
+      .filter(keep)
+      .sort((a, b) => order(a) - order(b))
+      .slice(0, limit)
+      .map((job) => ({ ...job }));
+
+  return {
+    createJob: ({ job, status }) =>
+      run(() => {
+        const key = job.idempotencyKey === null ? undefined : keyOf(job.queue, job.idempotencyKey);
+        const existing = key === undefined ? undefined : jobs.get(keys.get(key) ?? '');
+        if (existing) return { job: { ...existing }, created: false };
+        jobs.set(job.id, { ...job });
+        if (key !== undefined) keys.set(key, job.id);
+        appendStatus(status);
+        return { job: { ...job }, created: true };
+      }),
+    getJob: (id) => run(() => (jobs.has(id) ? { ...jobs.get(id)! } : null)),
+    updateJob: ({ job, expectedRevision, status }) =>
+      run(() => {
+        const current = jobs.get(job.id);
+        if (!current || current.revision !== expectedRevision) return false;
+        jobs.set(job.id, { ...job });
+        if (status) appendStatus(status);
+        return true;
+      }),
+    deleteJob: (id) =>
+      run(() => {
+        const job = jobs.get(id);
+        if (!job) return false;
+        if (job.idempotencyKey !== null) keys.delete(keyOf(job.queue, job.idempotencyKey));
+        return jobs.delete(id);
+      }),
+    expiredLeases: (now, limit) =>
+      run(() =>
+        select(
+          (job) => job.status === 'running' && (job.leaseExpiresAt ?? 0) <= now,
+          (job) => job.leaseExpiresAt ?? 0,
+          limit,
+        ),
+      ),
+    finishedBefore: (time, limit) =>
+      run(() =>
+        select(
+          (job) => job.finishedAt !== null && job.finishedAt < time,
+          (job) => job.finishedAt ?? 0,
+          limit,
+        ),
+      ),
+    activeQueues: () =>
+      run(() => [...new Set([...jobs.values()].filter(isActive).map((job) => job.queue))].sort()),
+    queuedThrough: (queue, offset, limit) =>
+      run(() =>
+        select(
+          (job) => job.queue === queue && job.status === 'queued' && (job.offset ?? 0) <= offset,
+          (job) => job.createdAt,
+          limit,
+        ),
+      ),
+
+  };
+}
