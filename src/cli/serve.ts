@@ -108,6 +108,10 @@ async function serve(flags: RawSettings): Promise<void> {
       `Switchboard listening on ${url}`,
       `  engine: ${config.engine} (${server.hub.engine.location})`,
       `  auth:   ${config.auth === 'open' ? 'open — anyone who can reach this port can publish and subscribe' : server.app.security.auth.description}`,
+      // Generated once per data directory; receivers of job callbacks verify signatures with it.
+      ...(server.app.webhooks.callbackSecret.generated
+        ? [`  callback secret (shown only now, keep it): ${server.app.webhooks.callbackSecret.value}`]
+        : []),
       ...(config.auth === 'open'
         ? [
             `  try:    curl -d '{"data":"hello"}' -H 'content-type: application/json' ${url}/v1/topics/demo/messages`,

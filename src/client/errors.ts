@@ -5,7 +5,6 @@
  * transport and URL (`websocket to ws://…/v1/ws closed 1006 before open`) and keeps the `cause`.
  */
 import { ERROR_STATUS, type ErrorCode, isSwitchboardError, SwitchboardError } from '../protocol/errors.js';
-import { CloseCode } from '../protocol/ws.js';
 
 export { isSwitchboardError, SwitchboardError };
 
@@ -66,16 +65,46 @@ export class JobFailedError extends SwitchboardClientError {
   }
 }
 
-/** Turns a contract error body into a SwitchboardError whose message also says where it came from. */
-export function serverError(
-  code: string,
-  message: string,
+/**
+ * The SwitchboardError a contract error body (`{"error":{"code","message"}}`) stands for, its
+ * message ending with where it came from; undefined when `body` is not one.
+ */
+export function contractError(
+  body: unknown,
   where: string,
   retryAfterMs?: number,
 ): SwitchboardError | undefined {
-  if (!Object.hasOwn(ERROR_STATUS, code)) return undefined;
-  return new SwitchboardError(code as ErrorCode, `${message} (${where})`, { retryAfterMs });
+  const error = (body as { error?: { code?: unknown; message?: unknown } } | null | undefined)?.error;
+  const code = error?.code;
+  if (typeof code !== 'string' || typeof error?.message !== 'string' || !Object.hasOwn(ERROR_STATUS, code)) {
+    return undefined;
+  }
+  return new SwitchboardError(code as ErrorCode, `${error.message} (${where})`, { retryAfterMs });
 }
+
+/** The SwitchboardError of an HTTP error answer, or undefined when its body is not the contract's. */
+export function answerError(
+  status: number,
+  headers: Headers,
+  text: string,
+  where: string,
+): SwitchboardError | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const retryAfter = Number(headers.get('retry-after'));
+  return contractError(body, `${where} → ${status}`, retryAfter > 0 ? retryAfter * 1000 : undefined);
+}
+
+/**
+ * WebSocket close codes the client acts on, equal to `CloseCode` in protocol/ws.ts (a test checks
+ * it). Not imported from there: that module's op tables would ride into the browser bundle.
+ */
+export const CLOSE_NORMAL = 1000;
+export const CLOSE_UNAUTHORIZED = 4401;
 
 /** Codes worth trying again later: the server was busy, shutting down or slow. */
 const RETRYABLE_CODES = new Set<ErrorCode>(['unavailable', 'rate_limited', 'timeout']);
@@ -93,7 +122,7 @@ export function isRetryable(error: unknown): boolean {
 
 /** The token is missing, invalid or expired: ask `getToken` for a new one before retrying. */
 export function isUnauthorized(error: unknown): boolean {
-  if (error instanceof TransportError) return error.closeCode === CloseCode.Unauthorized;
+  if (error instanceof TransportError) return error.closeCode === CLOSE_UNAUTHORIZED;
   return isSwitchboardError(error) && (error as SwitchboardError).code === 'unauthorized';
 }
 

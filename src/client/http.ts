@@ -3,10 +3,10 @@
  * bearer token, a timeout, one token refresh on 401, and typed errors that name method and URL.
  */
 import {
+  answerError,
   ConnectionClosedError,
   isUnauthorized,
   SwitchboardClientError,
-  serverError,
   TimeoutError,
   TransportError,
 } from './errors.js';
@@ -129,17 +129,7 @@ function parseAnswer<T>(response: Response, text: string, where: string, transpo
     );
   }
   if (response.ok) return body as T;
-  const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-  const retryAfter = Number(response.headers.get('retry-after'));
-  const typed =
-    typeof error?.code === 'string' && typeof error.message === 'string'
-      ? serverError(
-          error.code,
-          error.message,
-          `${where} → ${response.status}`,
-          retryAfter > 0 ? retryAfter * 1000 : undefined,
-        )
-      : undefined;
+  const typed = answerError(response.status, response.headers, text, where);
   if (typed !== undefined) throw typed;
   throw new TransportError(
     `${transport} to ${url}: ${where} answered ${response.status} without the contract's JSON error; is a proxy in the way?`,

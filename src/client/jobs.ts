@@ -38,7 +38,7 @@ export interface SubmitOptions {
 
 export interface JobEvents {
   update: JobState;
-  progress: { progress: number; note?: string; job: JobState };
+  progress: { progress: number; note: string | undefined; job: JobState };
   error: Error;
 }
 
@@ -47,7 +47,7 @@ const WAIT_SECONDS = 25;
 
 export const isTerminal = (status: JobStatus): boolean => TERMINAL.has(status);
 
-export class JobHandle extends Emitter<JobEvents> implements AsyncIterable<JobState> {
+export class JobHandle extends Emitter<JobEvents> {
   readonly id: string;
   #state: JobState | undefined;
   #watching: Promise<JobState> | undefined;
@@ -89,37 +89,6 @@ export class JobHandle extends Emitter<JobEvents> implements AsyncIterable<JobSt
     return this.#jobs.cancel(this.id);
   }
 
-  /** Every state change until the job ends. */
-  async *[Symbol.asyncIterator](): AsyncIterator<JobState> {
-    const seen: JobState[] = [];
-    let wake: (() => void) | undefined;
-    const off = this.on('update', (state) => {
-      seen.push(state);
-      wake?.();
-    });
-    const done = this.finished().catch(() => undefined);
-    let finished = false;
-    void done.then(() => {
-      finished = true;
-      wake?.();
-    });
-    try {
-      for (;;) {
-        while (seen.length > 0) {
-          const state = seen.shift()!;
-          yield state;
-          if (isTerminal(state.status)) return;
-        }
-        if (finished) return;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-      }
-    } finally {
-      off();
-    }
-  }
-
   async #watch(): Promise<JobState> {
     let failures = 0;
     let state = this.#state;
@@ -145,12 +114,7 @@ export class JobHandle extends Emitter<JobEvents> implements AsyncIterable<JobSt
     this.#state = next;
     this.emit('update', next);
     if (previous?.progress !== next.progress) {
-      this.emit(
-        'progress',
-        next.note === undefined
-          ? { progress: next.progress, job: next }
-          : { progress: next.progress, note: next.note, job: next },
-      );
+      this.emit('progress', { progress: next.progress, note: next.note, job: next });
     }
   }
 }
@@ -164,11 +128,7 @@ export class Jobs {
 
   /** Submits a job; retried safely (with one idempotency key) when the server is busy or unreachable. */
   async submit(queue: string, payload: unknown, options: SubmitOptions = {}): Promise<JobHandle> {
-    const body = {
-      payload,
-      idempotencyKey: options.idempotencyKey ?? randomId('job-'),
-      ...withoutKey(options),
-    };
+    const body = { ...options, payload, idempotencyKey: options.idempotencyKey ?? randomId('job-') };
     for (let attempt = 0; ; attempt++) {
       try {
         const answer = await this.http.json<{ id: string; queue: string; status: JobStatus }>(
@@ -200,9 +160,4 @@ export class Jobs {
   async cancel(id: string): Promise<void> {
     await this.http.json(`/v1/jobs/${encodeURIComponent(id)}`, { method: 'DELETE' });
   }
-}
-
-function withoutKey(options: SubmitOptions): Omit<SubmitOptions, 'idempotencyKey'> {
-  const { idempotencyKey: _unused, ...rest } = options;
-  return rest;
 }

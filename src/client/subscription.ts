@@ -54,8 +54,15 @@ export class Subscription<T = unknown>
   readonly #cursor: TopicCursor;
   readonly #owner: SubscriptionOwner;
   readonly #iterators = new Set<MessageQueue<T>>();
+  /**
+   * Messages that arrived before the first iterator, kept only for a subscription without
+   * `onMessage` (so `subscribe()` then `for await` later misses nothing). Dropped for good once an
+   * iterator or a message listener takes over.
+   */
+  #backlog: Message<T>[] | undefined;
   #resolveClosed!: (value: Error | undefined) => void;
   #ended = false;
+  #endError: Error | undefined;
 
   constructor(topic: string, options: SubscribeOptions<T>, owner: SubscriptionOwner) {
     super();
@@ -66,6 +73,7 @@ export class Subscription<T = unknown>
       this.#resolveClosed = resolve;
     });
     if (options.onMessage !== undefined) this.on('message', options.onMessage);
+    else this.#backlog = [];
   }
 
   /** Offset of the last message delivered (the cursor a resume continues from). */
@@ -90,7 +98,9 @@ export class Subscription<T = unknown>
       this.#iterators.delete(queue);
       this.unsubscribe(); // breaking out of `for await` ends the subscription, as in nats
     });
-    if (this.#ended) queue.end(undefined);
+    for (const message of this.#backlog ?? []) queue.push(message);
+    this.#backlog = undefined;
+    if (this.#ended) queue.end(this.#endError);
     else this.#iterators.add(queue);
     return queue;
   }
@@ -102,6 +112,10 @@ export class Subscription<T = unknown>
   /** @internal */ deliver(message: Message): void {
     if (this.#ended || !this.#cursor.accept(message.offset)) return;
     for (const queue of this.#iterators) queue.push(message as Message<T>);
+    if (this.#backlog !== undefined) {
+      if (this.listenerCount('message') === 0) this.#backlog.push(message as Message<T>);
+      else this.#backlog = undefined;
+    }
     this.emit('message', message as Message<T>);
   }
 
@@ -134,6 +148,7 @@ export class Subscription<T = unknown>
   end(error?: Error): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#endError = error;
     this.#owner.remove(this);
     for (const queue of this.#iterators) queue.end(error);
     this.#iterators.clear();

@@ -21,7 +21,16 @@ export type ClientOp =
   | { op: 'unsubscribe'; id: number; topic: string; group?: string }
   | { op: 'publish'; id: number; topic: string; data: unknown; event?: string; idempotencyKey?: string }
   | { op: 'ack'; id: number; topic: string; group: string; offsets: number[] }
-  | { op: 'nack'; id: number; topic: string; group: string; offsets: number[]; delayMs?: number }
+  | {
+      op: 'nack';
+      id: number;
+      topic: string;
+      group: string;
+      offsets: number[];
+      delayMs?: number;
+      /** Kept as the last error; a dead letter carries it. */
+      error?: string;
+    }
   | { op: 'auth'; id: number; token: string };
 
 export type ClientOpName = ClientOp['op'];
@@ -30,7 +39,8 @@ export interface ErrorReply {
   op: 'reply';
   id: number | null;
   ok: false;
-  error: { code: ErrorCode; message: string };
+  /** `retryAfterMs` only with `rate_limited`: when to try again (HTTP sends it as `Retry-After`). */
+  error: { code: ErrorCode; message: string; retryAfterMs?: number };
 }
 
 export type ServerFrame =
@@ -99,7 +109,13 @@ const OP_FIELDS: Record<ClientOpName, Record<string, FieldRule>> = {
   unsubscribe: { topic: req('string'), group: opt('string') },
   publish: { topic: req('string'), data: req('any'), event: opt('any'), idempotencyKey: opt('any') },
   ack: { topic: req('string'), group: req('string'), offsets: req('offsets') },
-  nack: { topic: req('string'), group: req('string'), offsets: req('offsets'), delayMs: opt('offset') },
+  nack: {
+    topic: req('string'),
+    group: req('string'),
+    offsets: req('offsets'),
+    delayMs: opt('offset'),
+    error: opt('string'),
+  },
   auth: { token: req('string') },
 };
 

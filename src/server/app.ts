@@ -7,13 +7,16 @@ import Fastify, { type FastifyHttpOptions, type FastifyInstance, LogController }
 import { createHub, type Hub } from '../core/hub.js';
 import type { Engine } from '../engines/engine.js';
 import { registerGroups } from '../patterns/groups/index.js';
+import { registerJobs } from '../patterns/jobs/index.js';
 import { registerPoll } from '../patterns/poll/index.js';
 import { registerRest } from '../patterns/rest/index.js';
 import { registerBodyParsers } from '../patterns/shared/body.js';
 import { registerSse } from '../patterns/sse/index.js';
+import { registerWebhooks } from '../patterns/webhooks/index.js';
 import { registerWebSocket } from '../patterns/websocket/index.js';
 import { authenticatorFromConfig } from './auth-setup.js';
 import { createBrowserCheck, isLoopbackHost, registerBrowserGuard } from './browser-guard.js';
+import { clientAddressKey } from './client-address.js';
 import { DEFAULT_CONFIG, type ServerConfig } from './config.js';
 import { createEngine } from './engine-factory.js';
 import { clientErrorHandler, installErrorHandlers } from './errors.js';
@@ -22,6 +25,7 @@ import { loggerOptions } from './logging.js';
 import { createServerMetrics } from './metrics.js';
 import { registerSecurity } from './security.js';
 import { registerShutdownGate } from './shutdown.js';
+import { registerStatic } from './static.js';
 
 export interface CreateServerOptions extends Partial<ServerConfig> {
   /** Use this engine instead of creating one from `engine`/`dataDir`. */
@@ -103,13 +107,28 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
     maxTopics: config.maxTopicsPerConnection,
     controlOpsPerSecond: config.wsControlOpsPerSecond,
     pingIntervalMs: config.wsPingIntervalMs,
-    authMode: config.auth,
+    security: {
+      auth: security.auth,
+      publishRate: security.publishRate,
+      authDeadlineMs: config.wsAuthDeadlineMs,
+      tokenFrom: security.tokenFrom,
+      addressKey: clientAddressKey,
+      rejected: (reason) => metrics.rejected(reason),
+    },
     browserCheck: createBrowserCheck(browserGuard),
     refuseUpgrade: (request, socket) => security.connections.refuseUpgrade(request, socket),
     trackConnection: (transport) => metrics.trackConnection(transport),
     delivered: (transport, count) => metrics.delivered(transport, count),
+    onMemberError: (error, topic, group) =>
+      app.log.warn(
+        { module: 'websocket', err: error, topic, group },
+        'a WebSocket group member could not claim; it retries every second',
+      ),
   });
   registerGroups(app, hub);
+  await registerWebhooks(app, hub, config); // before jobs: job callbacks are webhooks
+  registerJobs(app, hub, config);
+  registerStatic(app); // GET /client.js (browser SDK) and GET / (web console)
 
   let closing: Promise<void> | undefined;
   return {

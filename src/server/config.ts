@@ -3,7 +3,10 @@
  * variables (and `PORT`), then command-line flags. Every value is checked once, here.
  */
 import { readFileSync } from 'node:fs';
+import { WS_AUTH_DEADLINE_MS } from '../core/auth.js';
 import type { RetentionRule } from '../core/options.js';
+import { DEFAULT_RETRY_SCHEDULE_MS, isValidSchedule } from '../core/webhooks/retry-schedule.js';
+import { assertSecret } from '../core/webhooks/sign.js';
 
 export type EngineName = 'memory' | 'sqlite' | 'redis';
 export type AuthMode = 'open' | 'token';
@@ -42,6 +45,15 @@ export interface ServerConfig {
   /** Browser origins allowed besides the server's own; `*` allows any. */
   allowedOrigins: string[];
   allowPrivateWebhooks: boolean;
+  // Jobs and webhooks: see docs/jobs.md and docs/webhooks.md.
+  /** Finished jobs are kept this long, then removed with their status topics. @default 604_800_000 (7 days) */
+  jobRetentionMs: number;
+  /** Signs job callbacks submitted without a callbackSecret (`whsec_…`); generated once per store when unset. */
+  callbackSecret: string | undefined;
+  /** Delays between webhook delivery attempts; after the last one the message is dead-lettered. */
+  webhookRetryScheduleMs: number[];
+  /** A webhook receiver must answer within this. @default 10_000 (10 s) */
+  webhookTimeoutMs: number;
   logLevel: string;
   /** Largest request body. @default 1_048_576 (1 MiB) */
   maxBodyBytes: number;
@@ -82,6 +94,11 @@ export interface ServerConfig {
    * (bursts of twice this pass); more closes the connection with 4429. @default 100
    */
   wsControlOpsPerSecond: number;
+  /**
+   * Token mode: a WebSocket that connected without a token and sent no valid `auth` op within this
+   * time is closed with 4401. @default 10_000 (10 s)
+   */
+  wsAuthDeadlineMs: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -105,6 +122,10 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxLongPolls: 20_000,
   allowedOrigins: [],
   allowPrivateWebhooks: false,
+  jobRetentionMs: 7 * 24 * 3_600_000,
+  callbackSecret: undefined,
+  webhookRetryScheduleMs: [...DEFAULT_RETRY_SCHEDULE_MS],
+  webhookTimeoutMs: 10_000,
   logLevel: 'info',
   maxBodyBytes: 1_048_576,
   maxMessageBytes: 65_536,
@@ -121,6 +142,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   pushMaxBufferedBytes: 1_048_576,
   maxTopicsPerConnection: 100,
   wsControlOpsPerSecond: 100,
+  wsAuthDeadlineMs: WS_AUTH_DEADLINE_MS,
 };
 
 export class ConfigError extends Error {
@@ -156,6 +178,10 @@ const ENV_NAMES: Array<[keyof ServerConfig | 'config', string]> = [
   ['dedupeWindowMs', 'SWITCHBOARD_DEDUPE_WINDOW_MS'],
   ['allowedOrigins', 'SWITCHBOARD_ALLOWED_ORIGINS'],
   ['allowPrivateWebhooks', 'SWITCHBOARD_ALLOW_PRIVATE_WEBHOOKS'],
+  ['jobRetentionMs', 'SWITCHBOARD_JOB_RETENTION_MS'],
+  ['callbackSecret', 'SWITCHBOARD_CALLBACK_SECRET'],
+  ['webhookRetryScheduleMs', 'SWITCHBOARD_WEBHOOK_RETRY_SCHEDULE_MS'],
+  ['webhookTimeoutMs', 'SWITCHBOARD_WEBHOOK_TIMEOUT_MS'],
   ['logLevel', 'SWITCHBOARD_LOG_LEVEL'],
   ['maxBodyBytes', 'SWITCHBOARD_MAX_BODY_BYTES'],
   ['maxMessageBytes', 'SWITCHBOARD_MAX_MESSAGE_BYTES'],
@@ -216,6 +242,12 @@ function applySetting(config: ServerConfig, key: keyof ServerConfig, value: stri
       .split(',')
       .map((origin) => origin.trim())
       .filter(Boolean);
+  } else if (key === 'webhookRetryScheduleMs') {
+    target[key] = String(value)
+      .split(',')
+      .map((delay) => delay.trim())
+      .filter(Boolean)
+      .map(Number);
   } else if (typeof current === 'number') {
     const number = Number(value);
     if (!Number.isSafeInteger(number)) throw new ConfigError(`${key} must be a whole number, got "${value}"`);
@@ -238,10 +270,17 @@ function validate(config: ServerConfig): ServerConfig {
   }
   validateAuth(config);
   validateLimits(config);
+  validateJobsAndWebhooks(config);
   if (config.maxMessageBytes < 1 || config.maxBodyBytes < config.maxMessageBytes) {
     throw new ConfigError('maxBodyBytes must be at least maxMessageBytes, and both positive');
   }
-  for (const key of ['sseKeepAliveMs', 'sseRetryMs', 'wsPingIntervalMs', 'pushMaxBufferedBytes'] as const) {
+  for (const key of [
+    'sseKeepAliveMs',
+    'sseRetryMs',
+    'wsPingIntervalMs',
+    'pushMaxBufferedBytes',
+    'wsAuthDeadlineMs',
+  ] as const) {
     if (config[key] < 1) throw new ConfigError(`${key} must be positive, got ${config[key]}`);
   }
   if (config.maxTopicsPerConnection < 1 || config.wsControlOpsPerSecond < 1) {
@@ -291,5 +330,28 @@ function validateLimits(config: ServerConfig): void {
   }
   for (const key of ['publishBurst', 'maxLongPolls', 'headersTimeoutMs', 'requestTimeoutMs'] as const) {
     if (config[key] < 1) throw new ConfigError(`${key} must be at least 1, got ${config[key]}`);
+  }
+}
+
+function validateJobsAndWebhooks(config: ServerConfig): void {
+  if (!Number.isSafeInteger(config.jobRetentionMs) || config.jobRetentionMs < 0) {
+    throw new ConfigError(
+      `jobRetentionMs must be a whole number of milliseconds, got ${config.jobRetentionMs}`,
+    );
+  }
+  if (!isValidSchedule(config.webhookRetryScheduleMs)) {
+    throw new ConfigError(
+      'webhookRetryScheduleMs must be a list of at most 50 delays in milliseconds (0 to 7 days each), e.g. 5000,300000,1800000',
+    );
+  }
+  if (config.webhookTimeoutMs < 1 || config.webhookTimeoutMs > 300_000) {
+    throw new ConfigError(`webhookTimeoutMs must be 1-300000, got ${config.webhookTimeoutMs}`);
+  }
+  if (config.callbackSecret !== undefined) {
+    try {
+      assertSecret(config.callbackSecret, 'callbackSecret');
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
   }
 }

@@ -76,10 +76,20 @@ export const ROUTE_RULES: Readonly<Record<string, RouteRule>> = {
   'GET /v1/topics/:topic/groups': subscribeTopic,
   [`DELETE ${GROUP}`]: admin,
 
-  // Jobs and webhooks (proposed, for when those routes land; check the parameter names match).
+  // Jobs (docs/jobs.md): submitting publishes to the queue, working on it consumes it (subscribe).
+  // Routes named by a job id have no queue in the URL: any valid token here, then the jobs plugin
+  // checks the job's queue (subscribe to read or work on it, publish to cancel it).
   'POST /v1/queues/:queue/jobs': { ...publishTopic, name: 'queue' } as RouteRule,
   'POST /v1/queues/:queue/claim': { ...subscribeTopic, name: 'queue' } as RouteRule,
-  'POST /v1/topics/:topic/webhooks': subscribeTopic,
+  'GET /v1/jobs/:id': token,
+  'GET /v1/jobs/:id/events': token,
+  'DELETE /v1/jobs/:id': token,
+  'POST /v1/jobs/:id/progress': token,
+  'POST /v1/jobs/:id/complete': token,
+  'POST /v1/jobs/:id/fail': token,
+  // Webhooks (docs/webhooks.md): admin only — a webhook pushes a topic to a third party for as long
+  // as it exists, past the registering token's expiry, and only admins can list or delete them.
+  'POST /v1/topics/:topic/webhooks': admin,
   'GET /v1/webhooks': admin,
   'GET /v1/webhooks/:id': admin,
   'DELETE /v1/webhooks/:id': admin,

@@ -6,7 +6,7 @@
  * change of topics reopens the stream from the client's cursors.
  */
 import { SseEvent } from '../../protocol/sse.js';
-import { ConnectionClosedError, isRefusal, serverError, TransportError } from '../errors.js';
+import { answerError, ConnectionClosedError, isRefusal, TransportError } from '../errors.js';
 import { messageProblem, toMessage } from '../validate.js';
 import { type SseEventFields, SseParser } from './sse-parser.js';
 import type { Transport, TransportContext, TransportFactory } from './types.js';
@@ -251,18 +251,7 @@ class SseTransport implements Transport {
   /** The typed error of a refused stream (400, 401, 403, 503, …). */
   async #refusal(url: string, response: Response): Promise<Error> {
     const text = await response.text().catch(() => '');
-    const body = safeParse(text) as { error?: { code?: unknown; message?: unknown } } | undefined;
-    const retryAfter = Number(response.headers.get('retry-after'));
-    const { code, message } = body?.error ?? {};
-    const typed =
-      typeof code === 'string' && typeof message === 'string'
-        ? serverError(
-            code,
-            message,
-            `GET ${url} → ${response.status}`,
-            retryAfter > 0 ? retryAfter * 1000 : undefined,
-          )
-        : undefined;
+    const typed = answerError(response.status, response.headers, text, `GET ${url}`);
     return typed ?? this.#error(url, `answered ${response.status} without the contract's JSON error`);
   }
 

@@ -3,8 +3,13 @@
  * consumer-group ops. Replies are matched by `id`. The token rides on the upgrade URL (`?token=`,
  * the only way browsers can send one; the server never logs it). Protocol: docs/protocol.md.
  */
-import { CloseCode } from '../../protocol/ws.js';
-import { ConnectionClosedError, serverError, TimeoutError, TransportError } from '../errors.js';
+import {
+  CLOSE_NORMAL,
+  ConnectionClosedError,
+  contractError,
+  TimeoutError,
+  TransportError,
+} from '../errors.js';
 import type { WebSocketLike } from '../runtime.js';
 import { messageProblem, toMessage } from '../validate.js';
 import type { OutgoingOp, Transport, TransportContext, TransportFactory } from './types.js';
@@ -210,11 +215,7 @@ class WebSocketTransport implements Transport {
       pending.resolve(frame);
       return;
     }
-    const error = frame.error as { code?: unknown; message?: unknown } | undefined;
-    const typed =
-      typeof error?.code === 'string' && typeof error.message === 'string'
-        ? serverError(error.code, error.message, `websocket ${this.#url}`)
-        : undefined;
+    const typed = contractError(frame, `websocket ${this.#url}`);
     pending.reject(
       typed ?? this.#error(`sent a malformed error reply ${JSON.stringify(frame).slice(0, 120)}`),
     );
@@ -248,7 +249,7 @@ class WebSocketTransport implements Transport {
       socket.onclose = null;
       socket.onerror = () => {}; // `ws` throws on an "error" event nobody listens to
       try {
-        socket.close(CloseCode.Normal);
+        socket.close(CLOSE_NORMAL);
       } catch {
         // not open yet: closing is best effort
       }

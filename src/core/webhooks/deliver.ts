@@ -9,7 +9,14 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { assertLiteralAllowed, DestinationRefused, guardedLookup, parseDestination } from './ssrf-guard.js';
+import {
+  type AddressPolicy,
+  assertLiteralAllowed,
+  DestinationRefused,
+  guardedLookup,
+  parseDestination,
+  type Resolver,
+} from './ssrf-guard.js';
 
 export interface DeliveryRequest {
   url: string;
@@ -20,6 +27,10 @@ export interface DeliveryRequest {
   maxResponseBytes: number;
   maxRedirects: number;
   allowPrivate: boolean;
+  /** Replaces the address rules (tests: allow only the local receiver). */
+  policy?: AddressPolicy;
+  /** Replaces the system DNS resolver (tests). */
+  resolve?: Resolver;
 }
 
 export interface DeliveryOutcome {
@@ -53,7 +64,7 @@ function postOnce(url: URL, request: DeliveryRequest, timeoutMs: number): Promis
     const options: https.RequestOptions = {
       method: 'POST',
       agent: secure ? agents.https : agents.http,
-      lookup: guardedLookup(request.allowPrivate) as unknown as https.RequestOptions['lookup'],
+      lookup: guardedLookup(request.allowPrivate, request.resolve, request.policy) as unknown as https.RequestOptions['lookup'],
       headers: {
         ...request.headers,
         'content-type': 'application/json',
@@ -119,7 +130,7 @@ export async function postWebhook(request: DeliveryRequest): Promise<DeliveryOut
     if (remaining <= 0) return failed(`no complete answer within ${request.timeoutMs} ms (timeout)`);
     let answer: HopAnswer;
     try {
-      assertLiteralAllowed(url, request.allowPrivate); // sockets skip the lookup for IP literals
+      assertLiteralAllowed(url, request.allowPrivate, request.policy); // sockets skip the lookup for IP literals
       answer = await postOnce(url, request, remaining);
     } catch (error) {
       return failed(describe(error));

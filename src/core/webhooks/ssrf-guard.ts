@@ -43,9 +43,14 @@ export function parseDestination(text: unknown, what = 'url'): URL {
   return url;
 }
 
-function refuseAddress(host: string, address: string, allowPrivate: boolean): void {
-  if (allowPrivate) return;
-  const reason = blockedReason(address);
+/** Why an address may not be reached, or undefined when it may (tests inject their own). */
+export type AddressPolicy = (address: string) => string | undefined;
+
+const policyFor = (allowPrivate: boolean, policy?: AddressPolicy): AddressPolicy =>
+  policy ?? (allowPrivate ? () => undefined : blockedReason);
+
+function refuseAddress(host: string, address: string, policy: AddressPolicy): void {
+  const reason = policy(address);
   if (reason) {
     const resolved = host === address ? '' : ` resolves to ${address}, which is`;
     throw new DestinationRefused(
@@ -69,13 +74,14 @@ const systemResolver: Resolver = (host) =>
  */
 export async function assertDestination(
   text: unknown,
-  options: { allowPrivate: boolean; what?: string; resolve?: Resolver },
+  options: { allowPrivate: boolean; what?: string; resolve?: Resolver; policy?: AddressPolicy },
 ): Promise<URL> {
+  const policy = policyFor(options.allowPrivate, options.policy);
   try {
     const url = parseDestination(text, options.what);
     const literal = ipLiteral(url);
     if (literal) {
-      refuseAddress(literal, literal, options.allowPrivate);
+      refuseAddress(literal, literal, policy);
       return url;
     }
     let addresses: LookupAddress[];
@@ -87,7 +93,7 @@ export async function assertDestination(
       );
     }
     if (addresses.length === 0) throw new DestinationRefused(`destination ${url.hostname} has no addresses`);
-    for (const { address } of addresses) refuseAddress(url.hostname, address, options.allowPrivate);
+    for (const { address } of addresses) refuseAddress(url.hostname, address, policy);
     return url;
   } catch (error) {
     if (error instanceof DestinationRefused) throw badRequest(error.message);
@@ -96,9 +102,9 @@ export async function assertDestination(
 }
 
 /** Checks an IP-literal URL at delivery time (sockets skip the DNS lookup for literals). */
-export function assertLiteralAllowed(url: URL, allowPrivate: boolean): void {
+export function assertLiteralAllowed(url: URL, allowPrivate: boolean, policy?: AddressPolicy): void {
   const literal = ipLiteral(url);
-  if (literal) refuseAddress(literal, literal, allowPrivate);
+  if (literal) refuseAddress(literal, literal, policyFor(allowPrivate, policy));
 }
 
 type LookupCallback = (
@@ -111,13 +117,14 @@ type LookupCallback = (
  * A `lookup` for http.request that resolves with the system resolver and fails the connection
  * when any resolved address is refused, so the socket can only connect to checked addresses.
  */
-export function guardedLookup(allowPrivate: boolean, resolve: Resolver = systemResolver) {
+export function guardedLookup(allowPrivate: boolean, resolve: Resolver = systemResolver, policy?: AddressPolicy) {
+  const check = policyFor(allowPrivate, policy);
   return (hostname: string, options: { all?: boolean; family?: number | string }, callback: LookupCallback) => {
     resolve(hostname).then(
       (addresses) => {
         try {
           if (addresses.length === 0) throw new DestinationRefused(`destination ${hostname} has no addresses`);
-          for (const { address } of addresses) refuseAddress(hostname, address, allowPrivate);
+          for (const { address } of addresses) refuseAddress(hostname, address, check);
         } catch (error) {
           callback(error as NodeJS.ErrnoException, '');
           return;

@@ -116,7 +116,7 @@ export function registerGroups(app: FastifyInstance, hub: Hub): void {
     groups: await groups.list(request.params.topic),
   }));
 
-  // Admin only once token auth exists, like topic deletion.
+  // Admin only in token mode, like topic deletion (route-rules.ts).
   app.delete<{ Params: GroupParams }>(GROUP_PATH, async (request, reply) => {
     await groups.delete(request.params.topic, request.params.group);
     return reply.code(204).send();

@@ -42,6 +42,7 @@ export function registerPoll(app: FastifyInstance, hub: Hub): void {
         } finally {
           reply.raw.off('close', onClose);
         }
+        if (result.messages.length > 0) app.metrics.delivered('longpoll', result.messages.length);
       }
       return reply
         .type('application/json; charset=utf-8')

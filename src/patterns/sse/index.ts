@@ -6,6 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { scheduleExpiry } from '../../core/auth.js';
 import type { Hub } from '../../core/hub.js';
 import { assertTopic, integerParam } from '../../core/validate.js';
 import { badRequest, unavailable } from '../../protocol/errors.js';
@@ -39,6 +40,9 @@ export interface SseEndpoint {
 type EventsQuery = { after?: string; topic?: string | string[] };
 
 const SHUTDOWN_REASON = 'server restarting; reconnecting resumes from your last event id';
+/** No `retry:` hint with it: reconnecting with the same (expired) token would only get a 401. */
+const EXPIRED_REASON =
+  'token expired; reconnect with a fresh token (?token=) to resume from your last event id';
 
 export function registerSse(app: FastifyInstance, hub: Hub, options: SseOptions): SseEndpoint {
   const batcher = new TurnBatcher();
@@ -77,7 +81,10 @@ export function registerSse(app: FastifyInstance, hub: Hub, options: SseOptions)
     });
     streams.add(stream);
     const untrack = options.trackConnection?.('sse');
+    // The auth hook checked the token when the stream opened; the stream must not outlive it.
+    let cancelExpiry = (): void => {};
     socket.once('close', () => {
+      cancelExpiry();
       stream.release();
       streams.delete(stream);
       untrack?.();
@@ -93,6 +100,11 @@ export function registerSse(app: FastifyInstance, hub: Hub, options: SseOptions)
     }));
     stream.write(eventChunk(SseEvent.Ready, { topics: ready }, stream.id));
     stream.subscribe(hub.feed);
+    if (request.principal !== undefined) {
+      cancelExpiry = scheduleExpiry(request.principal, () =>
+        stream.close(CloseCode.Unauthorized, EXPIRED_REASON),
+      );
+    }
   };
 
   const routeOptions = { exposeHeadRoute: false };

@@ -1,23 +1,18 @@
 /**
- * One WebSocket connection: frame checks, the op dispatch table, replies matched by id, its
- * subscriptions, and the transport chores (send-buffer bound, flood guard, liveness).
+ * One WebSocket connection: frame checks, the op dispatch table (each op checked by the
+ * connection's auth session first), replies matched by id, its subscriptions and group
+ * memberships, and the transport chores (send-buffer bound, flood guard, liveness).
  *
  * Every server frame is written straight to the socket, pre-framed, through the turn batcher; `ws`
  * only handles the handshake, reading, pings and the closing handshake. Both paths write to the
  * same socket in call order (permessage-deflate is off, so ws never queues frames of its own).
  */
+import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
+import type { Principal } from '../../core/auth.js';
 import type { StoredMessage } from '../../engines/engine.js';
-import {
-  badRequest,
-  type ErrorCode,
-  isSwitchboardError,
-  payloadTooLarge,
-  type SwitchboardError,
-} from '../../protocol/errors.js';
-import { jsonDepth } from '../../protocol/json.js';
-import { MAX_JSON_DEPTH } from '../../protocol/message.js';
+import { badRequest, payloadTooLarge } from '../../protocol/errors.js';
 import {
   type ClientOp,
   CloseCode,
@@ -27,8 +22,10 @@ import {
 } from '../../protocol/ws.js';
 import type { DeliveryCounter } from '../shared/delivery-counter.js';
 import type { TurnBatcher } from '../shared/turn-batcher.js';
+import { opKey, parseFrame } from './client-frames.js';
 import type { OpHandlers, OpKey, WsSubscription } from './ops.js';
-import { errorReplyFrame, messagesFrames, replyFrame } from './wire.js';
+import { type WsSecurity, WsSession } from './session.js';
+import { errorReplyFrameFor, messagesFrames, replyFrame } from './wire.js';
 
 export interface WsConnectionLimits {
   /** Frames up to this size are handled; larger ones (ws reads up to twice this) get an error reply. */
@@ -42,16 +39,27 @@ export interface WsConnectionLimits {
 
 const OPEN = 1; // WebSocket.OPEN
 
-/** Runs before an op's handler; throwing answers the op with the error instead. */
-export type OpGuard = (connection: WsConnection, key: OpKey, op: ClientOp) => void;
-
 export interface WsConnectionParts {
   handlers: OpHandlers;
-  beforeOp: OpGuard;
+  security: WsSecurity;
   limits: WsConnectionLimits;
   batcher: TurnBatcher;
   deliveries: DeliveryCounter;
 }
+
+/** Who connected: the principal of the upgrade's token (undefined: none yet, token mode). */
+export interface WsPeer {
+  principal: Principal | undefined;
+  /** Client address key (per-address limits). */
+  address: string;
+}
+
+/**
+ * Group member names of this process's connections: a random prefix per process (members of one
+ * group may sit on several nodes sharing Redis) and a counter. Fits the member-name rule.
+ */
+const MEMBER_PREFIX = `ws-${randomBytes(6).toString('base64url')}-`;
+let membersNamed = 0;
 
 /** After sending a close frame, how long the peer gets to answer before the socket is destroyed. */
 const CLOSE_GRACE_MS = 5_000;
@@ -65,7 +73,10 @@ const CONTROL_OPS = new Set<OpKey>([
 ]);
 
 export class WsConnection {
+  /** Plain subscriptions keyed by topic, group memberships by `topic group` (group-ops.ts). */
   readonly subscriptions = new Map<string, WsSubscription>();
+  /** Who the connection acts as; checks every op (session.ts). */
+  readonly session: WsSession;
   /** Cleared by each ping round, set by any pong or frame: a peer that stays silent a whole round is dead. */
   alive = true;
   #closing = false;
@@ -73,6 +84,7 @@ export class WsConnection {
   #refilledAt = Date.now();
   #drainWaiters: Array<() => void> = [];
   #terminateTimer: NodeJS.Timeout | undefined;
+  #memberName: string | undefined;
 
   readonly limits: WsConnectionLimits;
   readonly #parts: WsConnectionParts;
@@ -81,6 +93,7 @@ export class WsConnection {
     readonly ws: WebSocket,
     readonly socket: Duplex,
     parts: WsConnectionParts,
+    peer: WsPeer,
   ) {
     this.#parts = parts;
     this.limits = parts.limits;
@@ -94,6 +107,14 @@ export class WsConnection {
     ws.on('error', () => {
       // ws closes the connection itself (bad UTF-8 1007, oversized frame 1009); nothing to add.
     });
+    // Last: an already expired principal closes the connection at once, which needs the rest.
+    this.session = new WsSession(parts.security, peer.address, peer.principal, this);
+  }
+
+  /** This connection's member name in every group it joins, made on first use. */
+  get memberName(): string {
+    this.#memberName ??= MEMBER_PREFIX + (++membersNamed).toString(36);
+    return this.#memberName;
   }
 
   get closing(): boolean {
@@ -120,13 +141,17 @@ export class WsConnection {
     if (this.send(messagesFrames(messages, from))) this.#parts.deliveries.count += messages.length - from;
   }
 
+  /** A group delivery's frame: same send path (corked, buffer-bounded) and metrics as messages. */
+  sendGroupDelivery(frame: Buffer): void {
+    if (this.send(frame)) this.#parts.deliveries.count++;
+  }
+
   reply(id: number, fields?: Record<string, unknown>): void {
     this.send(replyFrame(id, fields));
   }
 
   replyError(id: number | null, error: unknown): void {
-    const { code, message } = describeError(error);
-    this.send(errorReplyFrame(id, code, message));
+    this.send(errorReplyFrameFor(id, error));
   }
 
   /** Replay pauses while this is false (a quarter of the bound, at least the socket's own mark). */
@@ -194,7 +219,7 @@ export class WsConnection {
   #dispatch(key: OpKey, op: ClientOp, text: string): void {
     let pending: Promise<Record<string, unknown> | undefined>;
     try {
-      this.#parts.beforeOp(this, key, op);
+      this.session.check(key, op);
       // Called synchronously so pipelined publishes reach the engine in frame order.
       pending = this.#parts.handlers[key](this, op as never, text);
     } catch (error) {
@@ -241,36 +266,8 @@ export class WsConnection {
   #release(): void {
     this.#closing = true;
     clearTimeout(this.#terminateTimer);
+    this.session.release();
     this.#closeSubscriptions();
     this.socket.off('drain', this.#wakeDrainWaiters);
   }
-}
-
-function opKey(op: ClientOp): OpKey {
-  if (op.op === 'subscribe' && op.group !== undefined) return 'subscribeGroup';
-  if (op.op === 'unsubscribe' && op.group !== undefined) return 'unsubscribeGroup';
-  return op.op;
-}
-
-/** Parses a text frame, refusing nesting the contract does not allow before JSON.parse sees it. */
-function parseFrame(text: string): unknown {
-  const maxDepth = MAX_JSON_DEPTH + 2; // the op object, then `data` nested up to the contract's depth
-  if (jsonDepth(text, maxDepth) > maxDepth) {
-    return new Error(`frame is nested deeper than ${MAX_JSON_DEPTH} levels; flatten the data`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    return new Error(
-      `frame is not valid JSON (${(error as Error).message}); send one JSON object per text frame, such as {"op":"subscribe","id":1,"topic":"orders"}`,
-    );
-  }
-}
-
-function describeError(error: unknown): { code: ErrorCode; message: string } {
-  if (isSwitchboardError(error)) {
-    const e = error as SwitchboardError;
-    return { code: e.code, message: e.message };
-  }
-  return { code: 'unavailable', message: 'the server failed to handle this op; retry shortly' };
 }

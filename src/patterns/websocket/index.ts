@@ -1,41 +1,43 @@
 /**
  * WebSocket push (`GET /v1/ws`): plain `ws` in noServer mode on fastify's HTTP server. This module
- * owns the endpoint's chores: the upgrade checks (path, Origin/Host, shutdown), one ping round for
- * all connections, and the graceful close with a reconnect hint. Ops live in ops.ts, framing in
- * wire.ts, per-connection rules in connection.ts. Protocol: docs/protocol.md.
+ * owns the endpoint's chores: the upgrade checks (connection limits, path, Origin/Host, shutdown,
+ * the upgrade's token), one ping round for all connections, and the graceful close with a
+ * reconnect hint. Ops live in ops.ts and group-ops.ts, auth per connection in session.ts, framing
+ * in wire.ts, per-connection rules in connection.ts. Protocol: docs/protocol.md.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer } from 'ws';
+import type { Principal } from '../../core/auth.js';
 import type { Hub } from '../../core/hub.js';
-import { type ErrorCode, SwitchboardError } from '../../protocol/errors.js';
+import { type ErrorCode, isSwitchboardError } from '../../protocol/errors.js';
 import { CloseCode } from '../../protocol/ws.js';
 import { DeliveryCounter } from '../shared/delivery-counter.js';
 import { TurnBatcher } from '../shared/turn-batcher.js';
-import { type OpGuard, WsConnection, type WsConnectionLimits } from './connection.js';
-import { createOpHandlers, type OpHandlers } from './ops.js';
+import { WsConnection, type WsConnectionLimits } from './connection.js';
+import { createOpHandlers, type OpHandlerOptions, type OpHandlers } from './ops.js';
+import type { WsSecurity } from './session.js';
 
 export const WEBSOCKET_PATH = '/v1/ws';
 
-export interface WebSocketOptions extends WsConnectionLimits {
+export interface WebSocketSecurity extends WsSecurity {
+  /** The upgrade's token: `Authorization: Bearer` first, else `?token=` (throws 401 when malformed). */
+  tokenFrom(headers: IncomingHttpHeaders, url: string | undefined): string | undefined;
+  /** The key per-address limits use for a client address. */
+  addressKey(remoteAddress: string | undefined): string;
+}
+
+export interface WebSocketOptions extends WsConnectionLimits, OpHandlerOptions {
   /** @default 25_000 (25 s) */
   pingIntervalMs: number;
-  authMode: 'open' | 'token';
+  /** Token auth, the publish rate limit and the auth deadline (the same pieces HTTP routes use). */
+  security: WebSocketSecurity;
   /** Origin/Host check shared with the HTTP routes: a refusal message, or undefined. */
   browserCheck: (host: string | undefined, origin: string | undefined) => string | undefined;
-  /** Replaces entries of the op table (consumer groups, token auth). */
+  /** Replaces entries of the op table (embedding, tests). */
   handlers?: Partial<OpHandlers>;
-  /**
-   * Runs before every op's handler; throw a SwitchboardError to answer the op with it instead (token
-   * auth: `unauthorized` until the `auth` op succeeded, `forbidden` outside the token's topics).
-   * Default: allow all in open mode; in token mode refuse all but `auth` (fail closed until token
-   * auth over WebSocket is wired in).
-   */
-  beforeOp?: OpGuard;
-  /** Called once per accepted connection with its upgrade request (token from `?token=`, deadlines). */
-  onConnection?: (connection: WsConnection, request: IncomingMessage) => void;
   /** Connection limits: answers and closes a refused upgrade; true when it did. */
   refuseUpgrade?: (request: IncomingMessage, socket: Duplex) => boolean;
   /** Metrics: counts an open connection; returns the release function. */
@@ -59,7 +61,7 @@ export function registerWebSocket(
   options: WebSocketOptions,
 ): WebSocketEndpoint {
   const handlers: OpHandlers = { ...createOpHandlers(hub, options), ...options.handlers };
-  const beforeOp = options.beforeOp ?? defaultGuard(options.authMode);
+  const { security } = options;
   const batcher = new TurnBatcher();
   const deliveries = new DeliveryCounter(
     options.delivered && ((count) => options.delivered?.('websocket', count)),
@@ -75,7 +77,7 @@ export function registerWebSocket(
   });
 
   /** Refuses the upgrade with the contract's JSON error, or undefined to accept it. */
-  const refusalOf = (request: IncomingMessage): [number, ErrorCode, string] | undefined => {
+  const refusalOf = (request: IncomingMessage): Refusal | undefined => {
     const path = (request.url ?? '').split('?')[0]!.replace(/\/$/, '');
     if (path !== WEBSOCKET_PATH)
       return [404, 'not_found', `no WebSocket endpoint at ${path}; use ${WEBSOCKET_PATH}`];
@@ -84,33 +86,67 @@ export function registerWebSocket(
     return refusal === undefined ? undefined : [403, 'forbidden', refusal];
   };
 
-  const upgradeOnRequest = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const refusal = refusalOf(request);
-    if (refusal !== undefined) {
-      refuseUpgrade(socket, ...refusal);
-      return;
-    }
-    if (options.refuseUpgrade?.(request, socket)) return;
+  /**
+   * The principal the connection starts with: open mode's, the upgrade token's (a bad token
+   * refuses the upgrade, so a client learns at once rather than from its first op), or none yet
+   * (token mode without a token: the `auth` op may bring one).
+   */
+  const principalOf = async (request: IncomingMessage): Promise<Principal | undefined> => {
+    if (security.auth.mode === 'open') return security.auth.authenticate(undefined);
+    const token = security.tokenFrom(request.headers, request.url);
+    return token === undefined ? undefined : security.auth.authenticate(token);
+  };
+
+  const accept = (request: IncomingMessage, socket: Duplex, head: Buffer, principal?: Principal) => {
     wss.handleUpgrade(request, socket, head, (ws) => {
       if (closing) {
         ws.close(CloseCode.ServiceRestart, SHUTDOWN_REASON);
         return;
       }
-      const connection = new WsConnection(ws, socket, {
-        handlers,
-        beforeOp,
-        limits: options,
-        batcher,
-        deliveries,
-      });
+      const peer = { principal, address: security.addressKey(request.socket.remoteAddress) };
+      const connection = new WsConnection(
+        ws,
+        socket,
+        { handlers, security, limits: options, batcher, deliveries },
+        peer,
+      );
       connections.add(connection);
       const untrack = options.trackConnection?.('websocket');
       ws.once('close', () => {
         connections.delete(connection);
         untrack?.();
       });
-      options.onConnection?.(connection, request);
     });
+  };
+
+  const upgradeOnRequest = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // Connection limits first: a socket over a limit gets its 503/429 whatever it asked for.
+    if (options.refuseUpgrade?.(request, socket)) return;
+    const refusal = refusalOf(request);
+    if (refusal !== undefined) {
+      refuseUpgrade(socket, ...refusal);
+      return;
+    }
+    // Node removed its own error listener before emitting 'upgrade': without one, a reset while
+    // the token is verified would be an uncaught error. Node also stopped reading the socket, so
+    // nothing the client sends meanwhile is lost.
+    const ignore = (): void => {};
+    socket.on('error', ignore);
+    principalOf(request).then(
+      (principal) => {
+        socket.off('error', ignore);
+        if (socket.destroyed) return; // the client left while its token was checked
+        if (closing)
+          refuseUpgrade(socket, 503, 'unavailable', 'the server is shutting down; reconnect in a moment');
+        else accept(request, socket, head, principal);
+      },
+      (error: unknown) => {
+        socket.off('error', ignore);
+        const { status, code, message } = refusalFromError(error);
+        if (code === 'unauthorized' || code === 'forbidden') security.rejected?.(code);
+        refuseUpgrade(socket, status, code, message);
+      },
+    );
   };
   app.server.on('upgrade', upgradeOnRequest);
 
@@ -148,23 +184,20 @@ export function registerWebSocket(
   };
 }
 
-/** In token mode, nothing but `auth` passes until token auth over WebSocket is wired in (fail closed). */
-function defaultGuard(authMode: 'open' | 'token'): OpGuard {
-  if (authMode === 'open') return () => {};
-  return (_connection, key) => {
-    if (key !== 'auth') {
-      throw new SwitchboardError(
-        'unauthorized',
-        'token auth over WebSocket is not available on this server yet',
-      );
-    }
-  };
+type Refusal = [status: number, code: ErrorCode, message: string];
+
+function refusalFromError(error: unknown): { status: number; code: ErrorCode; message: string } {
+  if (isSwitchboardError(error)) return { status: error.status, code: error.code, message: error.message };
+  return { status: 503, code: 'unavailable', message: 'the server could not check the token; retry shortly' };
 }
 
+/** Answers a refused upgrade with the contract's JSON error and closes the socket. */
 function refuseUpgrade(socket: Duplex, status: number, code: ErrorCode, message: string): void {
   const body = JSON.stringify({ error: { code, message } });
+  // RFC 6750: a 401 names the scheme it wants, as the HTTP routes' answers do.
+  const challenge = status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '';
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `${challenge}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }

@@ -1,18 +1,20 @@
 /**
  * The WebSocket op table: one handler per op. A handler resolves to the fields of its `ok` reply,
  * to undefined when it replied itself (subscribe replies before its first message), or throws a
- * SwitchboardError for an error reply. Later features plug in by replacing entries: consumer groups
- * provide `subscribeGroup`, `unsubscribeGroup`, `ack` and `nack`; token auth provides `auth`.
+ * SwitchboardError for an error reply. Plain pub/sub lives here; consumer groups (`subscribeGroup`,
+ * `unsubscribeGroup`, `ack`, `nack`) in group-ops.ts; who may run which op is decided before the
+ * handler runs, by the connection's session (session.ts), which also answers `auth`.
  */
 
 import type { FeedSink, FeedStart, FeedSubscription, GapNotice, ResetNotice } from '../../core/feed.js';
 import type { Hub } from '../../core/hub.js';
 import { assertTopic } from '../../core/validate.js';
 import type { StoredMessage } from '../../engines/engine.js';
-import { badRequest, conflict, notFound, SwitchboardError } from '../../protocol/errors.js';
+import { badRequest, conflict, notFound } from '../../protocol/errors.js';
 import { rawMembers } from '../../protocol/json.js';
 import { type ClientOp, CloseCode } from '../../protocol/ws.js';
 import type { WsConnection } from './connection.js';
+import { createGroupOpHandlers, type GroupOpOptions } from './group-ops.js';
 import { gapFrame, resetFrame } from './wire.js';
 
 type Op<Name extends ClientOp['op']> = Extract<ClientOp, { op: Name }>;
@@ -41,25 +43,19 @@ export type OpHandler<O extends ClientOp> = (
 
 export type OpHandlers = { [K in OpKey]: OpHandler<OpsByKey[K]> };
 
-/** A connection's subscription to one topic (plain or, later, a group membership). */
+/** A connection's subscription to one topic, or its membership of one of the topic's groups. */
 export interface WsSubscription {
   readonly topic: string;
   /** Stops delivery; a subscribe still waiting for its start is answered with an error. */
   cancel(): void;
 }
 
-export interface OpHandlerOptions {
-  authMode: 'open' | 'token';
-}
-
-const groupsNotYet = async (): Promise<never> => {
-  throw badRequest(
-    'consumer groups over WebSocket are not available yet; subscribe without "group" for plain pub/sub',
-  );
-};
+export type OpHandlerOptions = GroupOpOptions;
 
 export function createOpHandlers(hub: Hub, options: OpHandlerOptions): OpHandlers {
   return {
+    ...createGroupOpHandlers(hub, options),
+
     subscribe: (connection, op) => subscribe(hub, connection, op),
 
     async unsubscribe(connection, op) {
@@ -86,18 +82,12 @@ export function createOpHandlers(hub: Hub, options: OpHandlerOptions): OpHandler
       };
     },
 
-    async auth() {
-      if (options.authMode === 'open') return { mode: 'open' };
-      throw new SwitchboardError(
-        'unauthorized',
-        'token auth over WebSocket is not available on this server yet',
-      );
-    },
-
-    subscribeGroup: groupsNotYet,
-    unsubscribeGroup: groupsNotYet,
-    ack: groupsNotYet,
-    nack: groupsNotYet,
+    // A fresh token must still allow every topic the connection follows (session.ts).
+    auth: (connection, op) =>
+      connection.session.authenticate(
+        op.token,
+        [...connection.subscriptions.values()].map((subscription) => subscription.topic),
+      ),
   };
 }
 

@@ -6,9 +6,11 @@
  */
 
 import type { GapNotice, ResetNotice } from '../../core/feed.js';
+import { groupDeliveryJson } from '../../core/group-wire.js';
 import { messageJson } from '../../core/wire-json.js';
 import type { StoredMessage } from '../../engines/engine.js';
-import type { ErrorCode } from '../../protocol/errors.js';
+import type { GroupDelivery } from '../../engines/group-store.js';
+import { type ErrorCode, isSwitchboardError } from '../../protocol/errors.js';
 
 const OPCODE_TEXT = 0x01;
 const FIN = 0x80;
@@ -60,12 +62,33 @@ export function messagesFrames(messages: readonly StoredMessage[], from: number)
   return Buffer.concat(messages.slice(from).map(messageFrame));
 }
 
+/**
+ * A consumer-group delivery: the message frame plus `group` and `attempt`. Built per delivery (each
+ * goes to one member only, so there is nothing to share), around the message's cached JSON.
+ */
+export function groupMessageFrame(delivery: GroupDelivery, group: string): Buffer {
+  return textFrame(`{"op":"message",${groupDeliveryJson(delivery, group).slice(1)}`);
+}
+
 export function replyFrame(id: number, fields: Record<string, unknown> = {}): Buffer {
   return textFrame(JSON.stringify({ op: 'reply', id, ok: true, ...fields }));
 }
 
-export function errorReplyFrame(id: number | null, code: ErrorCode, message: string): Buffer {
-  return textFrame(JSON.stringify({ op: 'reply', id, ok: false, error: { code, message } }));
+/** `retryAfterMs` (rate limits) tells the client when to try again, as `Retry-After` does over HTTP. */
+export function errorReplyFrame(
+  id: number | null,
+  code: ErrorCode,
+  message: string,
+  retryAfterMs?: number,
+): Buffer {
+  const error = retryAfterMs === undefined ? { code, message } : { code, message, retryAfterMs };
+  return textFrame(JSON.stringify({ op: 'reply', id, ok: false, error }));
+}
+
+/** The error reply for anything a handler threw; errors that are not the contract's say only "retry". */
+export function errorReplyFrameFor(id: number | null, error: unknown): Buffer {
+  if (isSwitchboardError(error)) return errorReplyFrame(id, error.code, error.message, error.retryAfterMs);
+  return errorReplyFrame(id, 'unavailable', 'the server failed to handle this op; retry shortly');
 }
 
 export function gapFrame(notice: GapNotice): Buffer {

@@ -1,0 +1,82 @@
+/**
+ * The two static files the server ships: the browser SDK at `GET /client.js` (as Socket.IO serves
+ * its client) and the web console at `GET /`. Both are built by `npm run build`
+ * (scripts/build-client.mjs) into `dist/browser/` and `dist/console/`, read once, and served from
+ * memory with a strong ETag (a 304 when unchanged) and a gzipped copy for clients that accept it.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { unavailable } from '../protocol/errors.js';
+
+interface StaticFile {
+  body: Buffer;
+  gzipped: Buffer;
+  etag: string;
+}
+
+interface Asset {
+  route: string;
+  /** Path under dist/. */
+  file: string;
+  contentType: string;
+  /** Revalidate every time: a server upgrade must never leave a browser on an old SDK or console. */
+  cacheControl: string;
+}
+
+const ASSETS: Asset[] = [
+  {
+    route: '/client.js',
+    file: 'browser/client.js',
+    contentType: 'text/javascript; charset=utf-8',
+    cacheControl: 'public, max-age=0, must-revalidate',
+  },
+  {
+    route: '/',
+    file: 'console/index.html',
+    contentType: 'text/html; charset=utf-8',
+    cacheControl: 'no-cache',
+  },
+];
+
+/**
+ * dist/ relative to this module: `dist/server/static.js` → `dist/`; run from sources (tests,
+ * tsx) `src/server/static.ts` → the repository's `dist/`.
+ */
+function distPath(file: string): string | undefined {
+  const candidates = [new URL(`../${file}`, import.meta.url), new URL(`../../dist/${file}`, import.meta.url)];
+  return candidates.map((url) => fileURLToPath(url)).find((path) => existsSync(path));
+}
+
+function load(file: string): StaticFile | undefined {
+  const path = distPath(file);
+  if (path === undefined) return undefined;
+  const body = readFileSync(path);
+  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+  return { body, gzipped: gzipSync(body, { level: 9 }), etag };
+}
+
+export function registerStatic(app: FastifyInstance): void {
+  for (const asset of ASSETS) {
+    let cached: StaticFile | undefined;
+    app.get(asset.route, async (request: FastifyRequest, reply: FastifyReply) => {
+      cached ??= load(asset.file);
+      if (cached === undefined) {
+        throw unavailable(`${asset.route} is not built (dist/${asset.file} is missing); run npm run build`);
+      }
+      reply
+        .header('content-type', asset.contentType)
+        .header('cache-control', asset.cacheControl)
+        .header('etag', cached.etag)
+        .header('vary', 'Accept-Encoding')
+        .header('x-content-type-options', 'nosniff');
+      if (request.headers['if-none-match'] === cached.etag) return reply.code(304).send();
+      if (/\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))) {
+        return reply.header('content-encoding', 'gzip').send(cached.gzipped);
+      }
+      return reply.send(cached.body);
+    });
+  }
+}
