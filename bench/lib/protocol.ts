@@ -38,6 +38,9 @@ export interface WorkerReport {
   total: number;
   /** frames or events that were not messages (gap, reset, unknown) */
   control: number;
+  /** long polls answered empty (the wait ran out), and the longest such wait */
+  emptyWaits: number;
+  maxEmptyWaitMs: number;
   latency: { data: HistogramData; max: number; sum: number };
   lost: LostConnection[];
   errors: string[];

@@ -46,6 +46,8 @@ export interface OpenResult {
 export interface GroupReport {
   total: number;
   control: number;
+  emptyWaits: number;
+  maxEmptyWaitMs: number;
   latency: Histogram;
   lost: LostConnection[];
   errors: string[];
@@ -144,10 +146,20 @@ export class SubscriberGroup {
       }),
     );
     const latency = new Histogram();
-    const result: GroupReport = { total: 0, control: 0, latency, lost: [], errors: [...this.fatal] };
+    const result: GroupReport = {
+      total: 0,
+      control: 0,
+      emptyWaits: 0,
+      maxEmptyWaitMs: 0,
+      latency,
+      lost: [],
+      errors: [...this.fatal],
+    };
     for (const report of reports) {
       result.total += report.total;
       result.control += report.control;
+      result.emptyWaits += report.emptyWaits;
+      result.maxEmptyWaitMs = Math.max(result.maxEmptyWaitMs, report.maxEmptyWaitMs);
       latency.merge(report.latency.data, report.latency.max, report.latency.sum);
       result.lost.push(...report.lost);
       result.errors.push(...report.errors);

@@ -116,7 +116,7 @@ function publishAtRate(url: string, rate: number): { stop(): Promise<{ sent: num
   };
 }
 
-async function runCase(testCase: Case, log: (m: string) => void): Promise<CaseResult> {
+export async function runCase(testCase: Case, log: (m: string) => void): Promise<CaseResult> {
   const { transport, engine, subscribers = SUBSCRIBERS } = testCase;
   const result: CaseResult = { transport, engine, wanted: subscribers, problems: [] };
   const server = await startServer(testCase);
@@ -175,6 +175,11 @@ async function runCase(testCase: Case, log: (m: string) => void): Promise<CaseRe
     if (report.total - base < expected) {
       result.problems.push(
         `${fmt(expected - (report.total - base))} deliveries missing 10 s after the last publish`,
+      );
+    }
+    if (report.emptyWaits) {
+      result.problems.push(
+        `${report.emptyWaits} long polls were answered empty (longest wait ${(report.maxEmptyWaitMs / 1000).toFixed(1)} s) while ${RATE} msg/s were being published: missed wake-ups`,
       );
     }
     if (report.lost.length) result.lost = describeLost(report.lost);

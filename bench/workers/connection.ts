@@ -20,6 +20,8 @@ export interface Sink {
   delivered(connection: Connection, latencyUs: number | undefined): void;
   control(connection: Connection): void;
   lost(connection: Connection, code: number, reason: string): void;
+  /** A long poll answered with no messages after waiting `waitedMs`. */
+  emptyWait(connection: Connection, waitedMs: number): void;
 }
 
 export interface ConnectionOptions {

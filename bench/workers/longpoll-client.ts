@@ -25,6 +25,7 @@ export function openLongPoll(pool: Pool, options: ConnectionOptions, sink: Sink)
   let cursor = options.after ?? 0;
   const loop = async (): Promise<void> => {
     while (connection.alive) {
+      const started = performance.now();
       const response = await pool.request({
         path: `${messagesPath(options.topic)}?after=${cursor}&wait=30&limit=1000`,
         method: 'GET',
@@ -38,6 +39,9 @@ export function openLongPoll(pool: Pool, options: ConnectionOptions, sink: Sink)
         return;
       }
       const answer = JSON.parse(text) as FetchAnswer;
+      // An empty answer means the wait ran out; while messages are being published it means the
+      // server missed a wake-up (the runner reports it).
+      if (answer.messages.length === 0) sink.emptyWait(connection, performance.now() - started);
       for (const message of answer.messages) {
         const sent = message.data?.bench_t;
         sink.delivered(connection, options.latency && typeof sent === 'number' ? now - sent : undefined);

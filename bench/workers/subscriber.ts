@@ -19,6 +19,8 @@ let min = 0;
 let live = 0;
 let total = 0;
 let control = 0;
+let emptyWaits = 0;
+let maxEmptyWaitMs = 0;
 let progressScheduled = false;
 let lastSentMin = -1;
 let lastSentTotal = -1;
@@ -71,6 +73,10 @@ const sink: Sink = {
   },
   control() {
     control++;
+  },
+  emptyWait(_connection, waitedMs) {
+    emptyWaits++;
+    maxEmptyWaitMs = Math.max(maxEmptyWaitMs, waitedMs);
   },
   lost(connection, code, reason) {
     // Take the connection out of the "slowest" computation so the others keep the run going.
@@ -137,7 +143,16 @@ process.on('message', (command: ParentCommand) => {
       latency.reset();
       break;
     case 'report':
-      send({ type: 'report', total, control, latency: latency.toJSON(), lost: lostList, errors });
+      send({
+        type: 'report',
+        total,
+        control,
+        emptyWaits,
+        maxEmptyWaitMs,
+        latency: latency.toJSON(),
+        lost: lostList,
+        errors,
+      });
       break;
     case 'close':
       closeAll().finally(() => {

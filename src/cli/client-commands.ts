@@ -1,29 +1,35 @@
-/** `switchboard publish` and `switchboard subscribe` over HTTP (poll and long poll). */
+/**
+ * `switchboard publish` and `switchboard subscribe`, built on the client SDK (src/client), so the
+ * CLI resumes, falls back and retries exactly as applications do. Output is one JSON document per
+ * line on stdout (pipe it into jq); connection notices go to stderr.
+ */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import type { Message, TransportName } from '../client/index.js';
+import {
+  cliClient,
+  DEFAULT_URL,
+  printLine,
+  readData,
+  type ServerOptions,
+  stopOnSignals,
+} from './sdk-client.js';
 
-const DEFAULT_URL = process.env.SWITCHBOARD_URL ?? 'http://127.0.0.1:8080';
+/** `--via` names: the CLI's short `ws` plus the SDK's transport names. */
+const VIA: Record<string, TransportName> = {
+  ws: 'websocket',
+  websocket: 'websocket',
+  sse: 'sse',
+  longpoll: 'longpoll',
+  poll: 'poll',
+};
 
-/** Adds the bearer token (`--token`, or env SWITCHBOARD_TOKEN) for servers run with --auth token. */
-function withToken(flag: string | undefined, init: RequestInit = {}): RequestInit {
-  // Read here rather than as the option's default, so --help never prints a token.
-  const token = flag ?? process.env.SWITCHBOARD_TOKEN;
-  if (!token) return init;
-  return {
-    ...init,
-    headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${token}` },
-  };
-}
-
-async function requestJson(url: string, init?: RequestInit): Promise<unknown> {
-  const response = await fetch(url, init);
-  const body = (await response.json().catch(() => ({}))) as { error?: { code: string; message: string } };
-  if (!response.ok) {
-    throw new Error(
-      `${init?.method ?? 'GET'} ${url} → ${response.status} ${body.error?.code ?? ''}: ${body.error?.message ?? ''}`,
-    );
-  }
-  return body;
+interface SubscribeFlags extends ServerOptions {
+  via?: string;
+  after?: string;
+  group?: string;
+  interval: string;
+  concurrency: string;
 }
 
 export function registerClientCommands(program: Command): void {
@@ -33,78 +39,104 @@ export function registerClientCommands(program: Command): void {
     .option('--url <url>', 'server URL (env SWITCHBOARD_URL)', DEFAULT_URL)
     .option('--token <jwt>', 'token for --auth token servers (env SWITCHBOARD_TOKEN)')
     .option('--event <name>', 'event type name')
-    .option(
-      '--key <idempotencyKey>',
-      'idempotency key: a repeat within the dedupe window is not appended again',
-    )
+    .option('--key <idempotencyKey>', 'idempotency key (default: a random one, reused by retries)')
     .addHelpText(
       'after',
-      `\nExamples:\n  switchboard publish orders '{"id":1}'\n  echo '"hi"' | switchboard publish chat -`,
+      `
+Prints the answer: {"topic","offset","time","duplicate"}. A failed attempt is retried with the same
+idempotency key, so a retry never appends twice.
+
+Examples:
+  switchboard publish orders '{"id":1}'
+  switchboard publish orders '{"id":1}' --event created --key order-1
+  echo '"hi"' | switchboard publish chat -`,
     )
     .action(
       async (
         topic: string,
         data: string | undefined,
-        options: { url: string; token?: string; event?: string; key?: string },
+        flags: ServerOptions & { event?: string; key?: string },
       ) => {
         const text = data === undefined || data === '-' ? readFileSync(0, 'utf8').trim() : data;
-        let value: unknown;
+        const client = cliClient(flags, { transports: 'poll' }); // one request: plain HTTP
         try {
-          value = JSON.parse(text);
-        } catch {
-          value = text;
+          const answer = await client.publish(topic, readData(text), {
+            event: flags.event,
+            idempotencyKey: flags.key,
+          });
+          printLine(answer);
+        } finally {
+          client.close();
         }
-        const answer = await requestJson(
-          `${options.url}/v1/topics/${topic}/messages`,
-          withToken(options.token, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ data: value, event: options.event, idempotencyKey: options.key }),
-          }),
-        );
-        process.stdout.write(`${JSON.stringify(answer)}\n`);
       },
     );
 
   program
     .command('subscribe <topic>')
-    .description('print each message as one JSON line (pipe into jq)')
+    .description('print each message as one JSON line (pipe into jq); resumes across disconnects')
     .option('--url <url>', 'server URL (env SWITCHBOARD_URL)', DEFAULT_URL)
     .option('--token <jwt>', 'token for --auth token servers (env SWITCHBOARD_TOKEN)')
-    .option('--via <transport>', 'longpoll | poll', 'longpoll')
-    .option('--after <offset>', 'start after this offset (default: only new messages)')
+    .option('--via <transport>', 'ws | sse | longpoll | poll (default: the best that works, in that order)')
+    .option('--after <offset>', 'start after this offset, 0 for the whole log (default: only new messages)')
+    .option(
+      '--group <name>',
+      'consume as a member of this consumer group: each message is acked once printed',
+    )
+    .option('--concurrency <n>', 'group deliveries held at once (with --group)', '1')
     .option('--interval <ms>', 'poll interval for --via poll', '1000')
     .addHelpText(
       'after',
-      '\nExamples:\n  switchboard subscribe orders --after 0\n  switchboard subscribe orders --via poll | jq .data',
+      `
+Each offset is printed once, in order, across reconnects and server restarts. Reconnect notices and
+errors go to stderr; Ctrl-C stops.
+
+Examples:
+  switchboard subscribe orders --after 0
+  switchboard subscribe orders --via sse | jq .data
+  switchboard subscribe orders --via poll --interval 5000
+  switchboard subscribe orders --group billing          # competing consumers: run it twice`,
     )
-    .action(
-      async (
-        topic: string,
-        options: { url: string; token?: string; via: string; after?: string; interval: string },
-      ) => {
-        const auth = withToken(options.token);
-        if (options.via !== 'longpoll' && options.via !== 'poll') {
-          throw new Error(`--via ${options.via} is not available in this build; use longpoll or poll`);
-        }
-        type Answer = { messages: unknown[]; next: number; last: number; reset: boolean };
-        const base = `${options.url}/v1/topics/${topic}/messages`;
-        let after =
-          options.after === undefined
-            ? ((await requestJson(`${base}?limit=1&after=0`, auth)) as Answer).last
-            : Number(options.after);
-        for (;;) {
-          const wait = options.via === 'longpoll' ? 30 : 0;
-          const answer = (await requestJson(
-            `${base}?after=${after}&wait=${wait}&limit=1000`,
-            auth,
-          )) as Answer;
-          for (const message of answer.messages) process.stdout.write(`${JSON.stringify(message)}\n`);
-          after = answer.next;
-          if (options.via === 'poll' && answer.messages.length === 0) {
-            await new Promise((resolve) => setTimeout(resolve, Number(options.interval)));
-          }
-        }
-      },
-    );
+    .action(async (topic: string, flags: SubscribeFlags) => {
+      const transports = flags.via === undefined ? undefined : VIA[flags.via];
+      if (flags.via !== undefined && transports === undefined) {
+        throw new Error(`--via ${flags.via} is unknown; use ws, sse, longpoll or poll`);
+      }
+      const after = flags.after === undefined ? undefined : Number(flags.after);
+      if (after !== undefined && !(Number.isSafeInteger(after) && after >= 0)) {
+        throw new Error(`--after must be a whole number >= 0, got "${flags.after}"`);
+      }
+      const client = cliClient(flags, { transports, pollIntervalMs: Number(flags.interval) });
+      if (flags.group !== undefined) {
+        const consumer = client.group(topic, flags.group).consume((message) => printLine(message), {
+          concurrency: Number(flags.concurrency),
+        });
+        consumer.on('error', (error) => process.stderr.write(`switchboard: ${error.message}\n`));
+        stopOnSignals(async () => {
+          await consumer.stop();
+          client.close();
+        });
+        const ended = await consumer.closed;
+        client.close();
+        if (ended !== undefined) throw ended;
+        return;
+      }
+      const subscription = client.subscribe(topic, {
+        after,
+        onMessage: (message: Message) => printLine(message),
+      });
+      subscription.on('gap', (gap) =>
+        process.stderr.write(
+          `switchboard: offsets ${gap.after + 1}..${gap.next} of ${topic} were removed by retention\n`,
+        ),
+      );
+      subscription.on('reset', (reset) =>
+        process.stderr.write(
+          `switchboard: ${topic} is a new log (epoch ${reset.epoch}); restarting at offset 1\n`,
+        ),
+      );
+      stopOnSignals(async () => client.close());
+      const ended = await subscription.closed;
+      client.close();
+      if (ended !== undefined) throw ended;
+    });
 }

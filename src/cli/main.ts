@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerClientCommands } from './client-commands.js';
+import { registerJobsCommands } from './jobs-commands.js';
 import { registerServe } from './serve.js';
 import { registerToken } from './token.js';
 
@@ -13,6 +14,7 @@ const program = new Command()
 
 registerServe(program);
 registerClientCommands(program);
+registerJobsCommands(program);
 registerToken(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -61,7 +61,6 @@ export class HttpClient {
     const method = request.method ?? 'GET';
     const url = this.url(path, request.query);
     const transport = request.transport ?? 'http';
-    const where = `${method} ${url}`;
     const headers: Record<string, string> = { accept: 'application/json' };
     const token = await this.tokens.get();
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
@@ -87,7 +86,7 @@ export class HttpClient {
       return {
         status: response.status,
         headers: response.headers,
-        body: parseAnswer<T>(response, text, where, transport, url),
+        body: parseAnswer<T>(response, text, method, transport, url),
       };
     } catch (error) {
       if (error instanceof SwitchboardClientError || (error as { name?: string }).name === 'SwitchboardError')
@@ -118,21 +117,21 @@ export class HttpClient {
 }
 
 /** The body of a 2xx answer, or the error it stands for. A 204 has no body. */
-function parseAnswer<T>(response: Response, text: string, where: string, transport: string, url: string): T {
+function parseAnswer<T>(response: Response, text: string, method: string, transport: string, url: string): T {
   let body: unknown;
   try {
     body = text === '' ? undefined : JSON.parse(text);
   } catch {
     throw new TransportError(
-      `${transport} to ${url}: ${where} answered ${response.status} with a body that is not JSON (${JSON.stringify(text.slice(0, 80))}); is this a Switchboard server?`,
+      `${transport} to ${url}: ${method} answered ${response.status} with a body that is not JSON (${JSON.stringify(text.slice(0, 80))}); is this a Switchboard server?`,
       { url, transport },
     );
   }
   if (response.ok) return body as T;
-  const typed = answerError(response.status, response.headers, text, where);
+  const typed = answerError(response.status, response.headers, text, `${method} ${url}`);
   if (typed !== undefined) throw typed;
   throw new TransportError(
-    `${transport} to ${url}: ${where} answered ${response.status} without the contract's JSON error; is a proxy in the way?`,
+    `${transport} to ${url}: ${method} answered ${response.status} without the contract's JSON error; is a proxy in the way?`,
     { url, transport },
   );
 }

@@ -58,7 +58,7 @@ export interface WebhookStore {
   ensureSetting(name: string, value: string): Promise<string>;
   /**
    * Takes or renews the named lease for `holder` until `now + ttlMs`; false while another holder's
-   * lease is still running.
+   * lease is still running. The holder gives it up with `ttlMs` 0.
    */
   acquireLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean>;
 }

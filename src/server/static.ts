@@ -42,12 +42,13 @@ const ASSETS: Asset[] = [
 ];
 
 /**
- * dist/ relative to this module: `dist/server/static.js` → `dist/`; run from sources (tests,
- * tsx) `src/server/static.ts` → the repository's `dist/`.
+ * The package's dist/ seen from this module: `dist/server/static.js` and `src/server/static.ts`
+ * are both two levels below the package root. (`../console/` would be the console's *sources*
+ * when run from src/.)
  */
 function distPath(file: string): string | undefined {
-  const candidates = [new URL(`../${file}`, import.meta.url), new URL(`../../dist/${file}`, import.meta.url)];
-  return candidates.map((url) => fileURLToPath(url)).find((path) => existsSync(path));
+  const path = fileURLToPath(new URL(`../../dist/${file}`, import.meta.url));
+  return existsSync(path) ? path : undefined;
 }
 
 function load(file: string): StaticFile | undefined {

@@ -2,7 +2,13 @@
  * Helpers for SDK tests: a real server on a free port, a client whose every event is recorded,
  * and polling waits with a clear failure message. Add a recorder field when a test needs one.
  */
-import { type ConnectOptions, connect, type Message, type StateEvent, type SwitchboardClient } from '../../src/client/index.js';
+import {
+  type ConnectOptions,
+  connect,
+  type Message,
+  type StateEvent,
+  type SwitchboardClient,
+} from '../../src/client/index.js';
 import type { CreateServerOptions } from '../../src/server/app.js';
 import { ENGINE_FIXTURES } from '../support/engines.js';
 import { startServer, type TestServer } from '../support/server.js';
@@ -10,7 +16,11 @@ import { startServer, type TestServer } from '../support/server.js';
 export const TRANSPORT_NAMES = ['websocket', 'sse', 'longpoll', 'poll'] as const;
 
 /** Fast reconnects and polls, so tests about resuming take milliseconds, not seconds. */
-export const FAST: ConnectOptions = { pollIntervalMs: 30, reconnect: { minDelayMs: 40, maxDelayMs: 400 }, longPollWaitSeconds: 5 };
+export const FAST: ConnectOptions = {
+  pollIntervalMs: 30,
+  reconnect: { minDelayMs: 40, maxDelayMs: 400 },
+  longPollWaitSeconds: 5,
+};
 
 export function memoryServer(options: CreateServerOptions = {}): Promise<TestServer> {
   return startServer(ENGINE_FIXTURES[0]!.fixture(), options);
@@ -42,7 +52,8 @@ export async function waitFor(what: string, check: () => boolean, timeoutMs = 5_
 export const offsets = (messages: Message[]): number[] => messages.map((m) => m.offset);
 
 /** 1..n */
-export const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+export const range = (from: number, to: number): number[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 export async function publishMany(url: string, topic: string, count: number, start = 0): Promise<void> {
   const body = Array.from({ length: count }, (_, i) => ({ data: { n: start + i } }));

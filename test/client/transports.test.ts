@@ -6,7 +6,16 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { GapEvent, Message, ResetEvent } from '../../src/client/index.js';
 import type { TestServer } from '../support/server.js';
-import { memoryServer, offsets, publishMany, range, recordedClient, TRANSPORT_NAMES, uniqueTopic, waitFor } from './support.js';
+import {
+  memoryServer,
+  offsets,
+  publishMany,
+  range,
+  recordedClient,
+  TRANSPORT_NAMES,
+  uniqueTopic,
+  waitFor,
+} from './support.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -99,7 +108,11 @@ describe.each(TRANSPORT_NAMES)('%s transport', (via) => {
     const { client: again } = recordedClient(server.url, { transports: via });
     const resets: ResetEvent[] = [];
     const resumed: Message[] = [];
-    const next = again.subscribe(topic, { after: 3, epoch: firstEpoch ?? undefined, onMessage: (m) => resumed.push(m) });
+    const next = again.subscribe(topic, {
+      after: 3,
+      epoch: firstEpoch ?? undefined,
+      onMessage: (m) => resumed.push(m),
+    });
     next.on('reset', (reset) => resets.push(reset));
     await waitFor('new log', () => resumed.length === 2);
     expect(resets).toHaveLength(1);

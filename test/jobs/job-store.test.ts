@@ -90,7 +90,10 @@ describe.each(ENGINE_FIXTURES)('job and webhook stores on $name', ({ name, fixtu
 
   it('creates a job and appends its status message in the same step', async () => {
     const record = job();
-    expect(await engine.createJob({ job: record, status: status(record) })).toEqual({ job: record, created: true });
+    expect(await engine.createJob({ job: record, status: status(record) })).toEqual({
+      job: record,
+      created: true,
+    });
     expect(await engine.getJob(record.id)).toEqual(record);
     const log = await engine.read(`jobs.uploads.${record.id}`, 0, 10);
     expect(log.messages.map((m) => [m.offset, m.event, m.data])).toEqual([
@@ -114,8 +117,17 @@ describe.each(ENGINE_FIXTURES)('job and webhook stores on $name', ({ name, fixtu
   it('compare-and-sets on the revision, appending only visible changes', async () => {
     const record = job();
     await engine.createJob({ job: record, status: status(record) });
-    const running = { ...record, status: 'running' as const, version: 2, revision: 2, lease: 'l', leaseExpiresAt: 5_000 };
-    expect(await engine.updateJob({ job: running, expectedRevision: 1, status: status(running, 'running') })).toBe(true);
+    const running = {
+      ...record,
+      status: 'running' as const,
+      version: 2,
+      revision: 2,
+      lease: 'l',
+      leaseExpiresAt: 5_000,
+    };
+    expect(
+      await engine.updateJob({ job: running, expectedRevision: 1, status: status(running, 'running') }),
+    ).toBe(true);
     const stale = { ...record, status: 'canceled' as const, version: 2, revision: 2 };
     expect(await engine.updateJob({ job: stale, expectedRevision: 1, status: status(stale) })).toBe(false);
     const quiet = { ...running, offset: 9, revision: 3 };
@@ -123,7 +135,9 @@ describe.each(ENGINE_FIXTURES)('job and webhook stores on $name', ({ name, fixtu
     expect(await engine.getJob(record.id)).toEqual(quiet);
     expect((await engine.state(`jobs.uploads.${record.id}`)).last).toBe(2);
     const ghost = job();
-    expect(await engine.updateJob({ job: { ...ghost, revision: 2 }, expectedRevision: 1, status: null })).toBe(false);
+    expect(
+      await engine.updateJob({ job: { ...ghost, revision: 2 }, expectedRevision: 1, status: null }),
+    ).toBe(false);
   });
 
   it('finds expired leases, finished jobs, active queues and queued jobs by offset', async () => {
@@ -188,7 +202,9 @@ describe.each(ENGINE_FIXTURES)('job and webhook stores on $name', ({ name, fixtu
     expect(await engine.acquireLease('dispatch', 'node-b', now + 10, 150)).toBe(false);
     expect(await engine.acquireLease('dispatch', 'node-a', now + 20, 150)).toBe(true); // renewal
     await new Promise((resolve) => setTimeout(resolve, 250));
-    expect(await engine.acquireLease('dispatch', 'node-b', Date.now(), 150)).toBe(true);
+    expect(await engine.acquireLease('dispatch', 'node-b', Date.now(), 10_000)).toBe(true);
+    expect(await engine.acquireLease('dispatch', 'node-b', Date.now(), 0)).toBe(true); // given up
+    expect(await engine.acquireLease('dispatch', 'node-a', Date.now(), 10_000)).toBe(true);
   });
 
   it.skipIf(name === 'memory')('keeps jobs, webhooks and settings across a reopen', async () => {

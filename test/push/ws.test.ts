@@ -175,5 +175,4 @@ describe.each(ENGINE_FIXTURES)('WebSocket: $name', ({ fixture: makeFixture }) =>
     expect(ack.error.code).toBe('bad_request'); // never handed out: the topic is empty
     client.close();
   });
-
 });

@@ -16,6 +16,8 @@ const EXPECTED_OUTPUT: Record<string, RegExp> = {
     /published at offset \d+\nread back: \{"topic":"examples.orders","offset":\d+,"time":\d+,"event":"created","data":\{"id":42,"total":99.5\}/,
   'short-poll.ts': /progress: \{"percent":25\}[\s\S]*progress: \{"percent":100\}/,
   'long-poll.ts': /upload 10%[\s\S]*upload 60%[\s\S]*upload 100%/,
+  'upload-progress.ts':
+    /submitted upload job job_\S+ \(202 Accepted[\s\S]*long poll saw: (queued → )?(\d+% → )*[1-9]\d*% → succeeded\nsse saw: queued, running, 20%, 40%, 60%, 80%, succeeded\ncallback: signature verified, job succeeded with \{"url":"https:\/\/cdn\.example\.com\/holiday\.mp4"\}/,
 };
 
 describe('examples', () => {
@@ -23,7 +25,7 @@ describe('examples', () => {
   let server: TestServer;
   beforeAll(async () => {
     fixture = ENGINE_FIXTURES.find((f) => f.name === 'sqlite')!.fixture();
-    server = await startServer(fixture);
+    server = await startServer(fixture, { allowPrivateWebhooks: true }); // upload-progress.ts: callback on loopback
   });
   afterAll(async () => {
     await server.close();

@@ -54,9 +54,22 @@ export function createJobMaintenance(options: MaintenanceOptions) {
       if (due.length < EXPIRY_BATCH || stopped) return;
     }
   };
-  /** One scan at a time; a request during a scan is served by that scan's next round. */
+  /**
+   * One scan at a time. A request made during a scan runs another round after it: the running
+   * round may have read the store before the lease that prompted the request ran out.
+   */
+  let again = false;
   const checkLeases = guarded('expire leases', async () => {
-    expiring ??= expireDue().finally(() => {
+    if (expiring) {
+      again = true;
+      return expiring;
+    }
+    expiring = (async () => {
+      do {
+        again = false;
+        await expireDue();
+      } while (again && !stopped);
+    })().finally(() => {
       expiring = undefined;
     });
     await expiring;

@@ -77,10 +77,17 @@ export function optionalText(name: string, value: unknown, range: { min: number;
   return value;
 }
 
-export function wholeNumberIn(name: string, value: unknown, range: { min: number; max: number }, fallback: number) {
+export function wholeNumberIn(
+  name: string,
+  value: unknown,
+  range: { min: number; max: number },
+  fallback: number,
+) {
   if (value === undefined || value === null) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < range.min || value > range.max) {
-    throw badRequest(`${name} ${JSON.stringify(value)} is invalid: send a whole number from ${range.min} to ${range.max}`);
+    throw badRequest(
+      `${name} ${JSON.stringify(value)} is invalid: send a whole number from ${range.min} to ${range.max}`,
+    );
   }
   return value;
 }

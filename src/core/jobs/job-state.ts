@@ -74,7 +74,9 @@ export function createJobState(hub: Hub) {
   const refusalError = (job: JobRecord, refusal: Refusal): SwitchboardError => {
     switch (refusal.kind) {
       case 'finished':
-        return conflict(`job ${job.id} has already ${job.status === 'canceled' ? 'been canceled' : job.status}; nothing was changed`);
+        return conflict(
+          `job ${job.id} has already ${job.status === 'canceled' ? 'been canceled' : job.status}; nothing was changed`,
+        );
       case 'stale-lease':
         return conflict(
           `this lease does not hold job ${job.id} (it is ${job.status} now): the lease is stale — it ran out and the job was requeued or claimed again — or was never issued. Stop working on this job`,
@@ -105,10 +107,11 @@ export function createJobState(hub: Hub) {
 
   // The group side. Failures are ignored on purpose: the job store is the truth, and a submission
   // left pending is redelivered later and skipped (finished) or held (running) then.
-  const settleQuietly = (work: Promise<unknown>): Promise<void> => work.then(
-    () => undefined,
-    () => undefined,
-  );
+  const settleQuietly = (work: Promise<unknown>): Promise<void> =>
+    work.then(
+      () => undefined,
+      () => undefined,
+    );
   const group = {
     /** The job finished: its submission is done for the group. */
     ack: (job: JobRecord, member?: string) =>

@@ -49,6 +49,8 @@ export interface CreateJobsOptions {
   handshakeMs?: number;
   /** @default 1_000 */
   checkIntervalMs?: number;
+  /** How often lost submissions are looked for. @default 30_000 */
+  recoverIntervalMs?: number;
   onError?(error: unknown, what: string): void;
 }
 
@@ -98,12 +100,39 @@ export function createJobs(options: CreateJobsOptions) {
     await state.apply(job.id, (current) => enqueued(current, job.offset, offset));
   };
 
+  /** Removes finished jobs older than `before` with their status topics and callbacks. */
+  const purgeFinished = async (before: number): Promise<number> => {
+    let removed = 0;
+    for (;;) {
+      const old = await engine.finishedBefore(before, 100);
+      for (const job of old) {
+        const topic = statusTopic(job.queue, job.id);
+        await callbacks.forgetCallback(job.id);
+        await engine.deleteJob(job.id);
+        await engine.deleteTopic(topic);
+        await engine.deleteTopic(`${topic}.dead-letter`);
+        removed++;
+      }
+      if (old.length < 100) return removed;
+    }
+  };
+  /** Gives queued jobs whose submission left the queue topic a fresh one. */
+  const recoverSubmissions = async (): Promise<void> => {
+    for (const queue of await engine.activeQueues()) {
+      const { floor } = await engine.state(queueTopic(queue));
+      for (const job of await engine.queuedThrough(queue, floor, 100)) {
+        if (job.offset === null && job.createdAt > now() - SUBMIT_GRACE_MS) continue;
+        await enqueue(job);
+      }
+    }
+  };
+
   const maintenance = createJobMaintenance({
     now,
     retentionMs,
     checkIntervalMs: options.checkIntervalMs ?? 1_000,
     purgeIntervalMs: 60_000,
-    recoverIntervalMs: 30_000,
+    recoverIntervalMs: options.recoverIntervalMs ?? 30_000,
     onError,
     expiredLeases: (at) => engine.expiredLeases(at, EXPIRY_BATCH),
     async expire(job) {
@@ -114,30 +143,8 @@ export function createJobs(options: CreateJobsOptions) {
         await finished(applied.job);
       } else maintenance.leaseCleared(job.id); // queued: the group redelivers it at the lease end
     },
-    async purgeFinished(before) {
-      let removed = 0;
-      for (;;) {
-        const old = await engine.finishedBefore(before, 100);
-        for (const job of old) {
-          const topic = statusTopic(job.queue, job.id);
-          await callbacks.forgetCallback(job.id);
-          await engine.deleteJob(job.id);
-          await engine.deleteTopic(topic);
-          await engine.deleteTopic(`${topic}.dead-letter`);
-          removed++;
-        }
-        if (old.length < 100) return removed;
-      }
-    },
-    async recoverSubmissions() {
-      for (const queue of await engine.activeQueues()) {
-        const { floor } = await engine.state(queueTopic(queue));
-        for (const job of await engine.queuedThrough(queue, floor, 100)) {
-          if (job.offset === null && job.createdAt > now() - SUBMIT_GRACE_MS) continue;
-          await enqueue(job);
-        }
-      }
-    },
+    purgeFinished,
+    recoverSubmissions,
   });
 
   const claims = createJobClaims({
@@ -153,7 +160,8 @@ export function createJobs(options: CreateJobsOptions) {
   return {
     watchers,
     read: state.read,
-    checkLeases: maintenance.checkLeases,
+    /** The background steps, for tests and operators who want them now rather than on their timers. */
+    maintenance: { checkLeases: maintenance.checkLeases, purgeFinished, recoverSubmissions },
 
     start(): void {
       maintenance.start();
@@ -174,8 +182,18 @@ export function createJobs(options: CreateJobsOptions) {
           `the payload makes a ${submissionBytes}-byte submission; the limit is ${hub.options.limits.maxMessageBytes} (maxMessageBytes): send a reference to the data instead`,
         );
       }
-      const maxAttempts = wholeNumberIn('maxAttempts', input.maxAttempts, JOB_RANGES.maxAttempts, JOB_DEFAULTS.maxAttempts);
-      const timeoutMs = wholeNumberIn('timeoutMs', input.timeoutMs, JOB_RANGES.timeoutMs, JOB_DEFAULTS.timeoutMs);
+      const maxAttempts = wholeNumberIn(
+        'maxAttempts',
+        input.maxAttempts,
+        JOB_RANGES.maxAttempts,
+        JOB_DEFAULTS.maxAttempts,
+      );
+      const timeoutMs = wholeNumberIn(
+        'timeoutMs',
+        input.timeoutMs,
+        JOB_RANGES.timeoutMs,
+        JOB_DEFAULTS.timeoutMs,
+      );
       const idempotencyKey = assertIdempotencyKey(input.idempotencyKey) ?? null;
       const callbackSecret =
         input.callbackSecret === undefined || input.callbackSecret === null
@@ -223,7 +241,7 @@ export function createJobs(options: CreateJobsOptions) {
 
     /** The job now, or (with `version`) once its version differs from it, at most `waitMs` later. */
     async get(id: unknown, opts: { version?: number; waitMs?: number; signal?: AbortSignal } = {}) {
-      let job = await state.read(id);
+      const job = await state.read(id);
       const { version, waitMs = 0, signal } = opts;
       if (version === undefined || job.version !== version || waitMs <= 0 || draining) return job;
       if (watchers.size >= hub.options.limits.maxWaiters) {
@@ -259,7 +277,9 @@ export function createJobs(options: CreateJobsOptions) {
     async complete(id: unknown, lease: unknown, result: string | null): Promise<JobRecord> {
       const held = assertLease(lease);
       if (result !== null && Buffer.byteLength(result) > maxResultBytes()) {
-        throw payloadTooLarge(`result is ${Buffer.byteLength(result)} bytes; the limit is ${maxResultBytes()}`);
+        throw payloadTooLarge(
+          `result is ${Buffer.byteLength(result)} bytes; the limit is ${maxResultBytes()}`,
+        );
       }
       const job = await state.change(id, (current) => complete(current, held, result, now()));
       await state.group.ack(job);

@@ -64,7 +64,11 @@ function postOnce(url: URL, request: DeliveryRequest, timeoutMs: number): Promis
     const options: https.RequestOptions = {
       method: 'POST',
       agent: secure ? agents.https : agents.http,
-      lookup: guardedLookup(request.allowPrivate, request.resolve, request.policy) as unknown as https.RequestOptions['lookup'],
+      lookup: guardedLookup(
+        request.allowPrivate,
+        request.resolve,
+        request.policy,
+      ) as unknown as https.RequestOptions['lookup'],
       headers: {
         ...request.headers,
         'content-type': 'application/json',
@@ -136,7 +140,8 @@ export async function postWebhook(request: DeliveryRequest): Promise<DeliveryOut
       return failed(describe(error));
     }
     if (REDIRECTS.has(answer.status) && answer.location !== undefined) {
-      if (hop >= request.maxRedirects) return failed(`more than ${request.maxRedirects} redirects`, answer.status);
+      if (hop >= request.maxRedirects)
+        return failed(`more than ${request.maxRedirects} redirects`, answer.status);
       try {
         url = parseDestination(new URL(answer.location, url).toString(), 'redirect location');
       } catch (error) {
@@ -144,7 +149,8 @@ export async function postWebhook(request: DeliveryRequest): Promise<DeliveryOut
       }
       continue;
     }
-    if (answer.status >= 200 && answer.status < 300) return { ok: true, status: answer.status, durationMs: elapsed() };
+    if (answer.status >= 200 && answer.status < 300)
+      return { ok: true, status: answer.status, durationMs: elapsed() };
     const body = answer.snippet.trim().slice(0, ERROR_SNIPPET_CHARS);
     return failed(`HTTP ${answer.status}${body ? `: ${body}` : ''}`, answer.status);
   }

@@ -12,11 +12,12 @@
  * A callback (kind `callback`) follows a job's status topic and delivers only its terminal status
  * message, then is done.
  */
-import type { Hub } from '../hub.js';
+
 import type { StoredMessage } from '../../engines/engine.js';
 import type { WebhookRecord, WebhookStore } from '../../engines/webhook-store.js';
 import { isSwitchboardError } from '../../protocol/errors.js';
 import { DEAD_LETTER_SUFFIX } from '../../protocol/message.js';
+import type { Hub } from '../hub.js';
 import type { DeliveryOutcome } from './deliver.js';
 import { retryDelay } from './retry-schedule.js';
 
@@ -38,8 +39,12 @@ export interface RunnerContext {
 /** Terminal job statuses are the events a callback waits for. */
 const TERMINAL_EVENTS = new Set(['succeeded', 'failed', 'canceled']);
 const PAGE = 100;
-/** How long to sleep when nothing happens; appends and record changes wake the loop earlier. */
-const IDLE_MS = 30_000;
+/**
+ * How long to sleep when nothing happens. Appends (on any node) and leadership changes wake the loop
+ * at once, so this is only a safety net — long, because a server may hold a callback loop for every
+ * job in flight.
+ */
+const IDLE_MS = 300_000;
 const RETRY_AFTER_ERROR_MS = 1_000;
 
 /** `webhook-id`: the same for every attempt of a message, unique per webhook and message, no `.`. */
@@ -143,19 +148,16 @@ export class WebhookRunner {
       return;
     }
     if (page.messages.length === 0 || page.epoch === null) return this.#sleep(IDLE_MS);
-    let skipTo = record.cursor;
     for (const message of page.messages) {
       if (this.#stopped || !this.#context.leading()) return;
       if (record.kind === 'callback' && !TERMINAL_EVENTS.has(message.event ?? '')) {
-        skipTo = message.offset;
+        // Not the callback's business. Moved past in memory only: after a restart it is skipped
+        // again for free, while a write here would cost one per progress report.
+        this.#record = { ...this.#record, cursor: message.offset, epoch: page.epoch };
         continue;
       }
-      if (skipTo !== this.#record.cursor && !(await this.#save({ cursor: skipTo, epoch: page.epoch }))) return;
-      const carriedOn = await this.#deliver(message, page.epoch);
-      if (!carriedOn) return;
-      skipTo = this.#record.cursor;
+      if (!(await this.#deliver(message, page.epoch))) return;
     }
-    if (skipTo !== this.#record.cursor) await this.#save({ cursor: skipTo, epoch: page.epoch });
   }
 
   /** Delivers one message and records the outcome; false when the loop must look again first. */

@@ -35,9 +35,15 @@ export interface SchedulerOptions extends DeliverySettings {
   onError?(error: unknown, record: WebhookRecord): void;
   /** How often the list is re-read and the dispatcher lease renewed. @default 5_000 */
   refreshIntervalMs?: number;
+  /**
+   * True when several nodes share the engine (Redis): only the holder of the dispatcher lease
+   * delivers. A single-node engine needs no lease (and must not wait for a dead process's one).
+   */
+  sharedEngine: boolean;
 }
 
 const LEASE_NAME = 'webhook-dispatcher';
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /** A counting semaphore: at most `size` holders; the rest wait in order. */
 class Slots {
@@ -136,7 +142,15 @@ export class WebhookScheduler {
     this.#stopListening?.();
     const runners = [...this.#runners.values()];
     for (const runner of runners) runner.stop();
-    await Promise.all(runners.map((runner) => runner.finished));
+    // A POST in flight may take up to the timeout; its outcome is not recorded anyway (at least once).
+    await Promise.race([Promise.all(runners.map((runner) => runner.finished)), delay(1_000)]);
+    if (this.#leading && this.#options.sharedEngine) {
+      // Hand over at once instead of making the other nodes wait for the lease to run out.
+      await this.#options.hub.engine
+        .acquireLease(LEASE_NAME, this.#nodeId, this.#options.hub.options.now(), 0)
+        .catch(() => false);
+    }
+    this.#leading = false;
   }
 
   #forget(id: string, runner: WebhookRunner): void {
@@ -152,7 +166,9 @@ export class WebhookScheduler {
     const { hub, refreshIntervalMs = 5_000 } = this.#options;
     const engine = hub.engine;
     const wasLeading = this.#leading;
-    this.#leading = await engine.acquireLease(LEASE_NAME, this.#nodeId, hub.options.now(), refreshIntervalMs * 3);
+    this.#leading =
+      !this.#options.sharedEngine ||
+      (await engine.acquireLease(LEASE_NAME, this.#nodeId, hub.options.now(), refreshIntervalMs * 3));
     const records = await engine.listWebhooks();
     const ids = new Set(records.map((record) => record.id));
     for (const [id, runner] of this.#runners) if (!ids.has(id)) runner.stop();

@@ -117,13 +117,22 @@ type LookupCallback = (
  * A `lookup` for http.request that resolves with the system resolver and fails the connection
  * when any resolved address is refused, so the socket can only connect to checked addresses.
  */
-export function guardedLookup(allowPrivate: boolean, resolve: Resolver = systemResolver, policy?: AddressPolicy) {
+export function guardedLookup(
+  allowPrivate: boolean,
+  resolve: Resolver = systemResolver,
+  policy?: AddressPolicy,
+) {
   const check = policyFor(allowPrivate, policy);
-  return (hostname: string, options: { all?: boolean; family?: number | string }, callback: LookupCallback) => {
+  return (
+    hostname: string,
+    options: { all?: boolean; family?: number | string },
+    callback: LookupCallback,
+  ) => {
     resolve(hostname).then(
       (addresses) => {
         try {
-          if (addresses.length === 0) throw new DestinationRefused(`destination ${hostname} has no addresses`);
+          if (addresses.length === 0)
+            throw new DestinationRefused(`destination ${hostname} has no addresses`);
           for (const { address } of addresses) refuseAddress(hostname, address, check);
         } catch (error) {
           callback(error as NodeJS.ErrnoException, '');
@@ -133,7 +142,11 @@ export function guardedLookup(allowPrivate: boolean, resolve: Resolver = systemR
         const usable = family ? addresses.filter((a) => a.family === family) : addresses;
         if (options.all) callback(null, usable);
         else if (usable[0]) callback(null, usable[0].address, usable[0].family);
-        else callback(Object.assign(new Error(`no IPv${family} address for ${hostname}`), { code: 'ENOTFOUND' }), '');
+        else
+          callback(
+            Object.assign(new Error(`no IPv${family} address for ${hostname}`), { code: 'ENOTFOUND' }),
+            '',
+          );
       },
       (error: NodeJS.ErrnoException) => callback(error, ''),
     );

@@ -83,6 +83,7 @@ export function createWebhooks(options: CreateWebhooksOptions) {
     onOutcome: options.onOutcome,
     onError: options.onError,
     refreshIntervalMs: options.refreshIntervalMs,
+    sharedEngine: engine.name === 'redis', // the one engine several nodes share
   });
 
   const engineCall = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
@@ -122,7 +123,7 @@ export function createWebhooks(options: CreateWebhooksOptions) {
       typeof id === 'string' && ID_RE.test(id)
         ? await engineCall('read the webhook', () => engine.getWebhook(id))
         : null;
-    if (!record || record.kind !== 'topic') {
+    if (record?.kind !== 'topic') {
       throw notFound(`webhook ${JSON.stringify(id)} does not exist; GET /v1/webhooks lists them`);
     }
     return record;
@@ -172,7 +173,8 @@ export function createWebhooks(options: CreateWebhooksOptions) {
     async register(topic: string, body: { url?: unknown; secret?: unknown }) {
       assertTopic(topic);
       const url = await assertDestination(body.url, { allowPrivate: settings.allowPrivate });
-      const webhookSecret = body.secret === undefined || body.secret === null ? generateSecret() : assertSecret(body.secret);
+      const webhookSecret =
+        body.secret === undefined || body.secret === null ? generateSecret() : assertSecret(body.secret);
       const log = await engineCall('read the topic', () => engine.state(topic));
       const record: WebhookRecord = {
         ...newRecord({
@@ -207,7 +209,9 @@ export function createWebhooks(options: CreateWebhooksOptions) {
 
     /** The SSRF guard for a job's callbackUrl at submit time (400 naming the reason). */
     async checkCallbackUrl(url: unknown): Promise<string> {
-      return (await assertDestination(url, { allowPrivate: settings.allowPrivate, what: 'callbackUrl' })).toString();
+      return (
+        await assertDestination(url, { allowPrivate: settings.allowPrivate, what: 'callbackUrl' })
+      ).toString();
     },
 
     /**
@@ -246,5 +250,7 @@ function definedOnly(options: CreateWebhooksOptions): Partial<DeliverySettings> 
     'allowPrivate',
     'maxConcurrent',
   ];
-  return Object.fromEntries(keys.filter((key) => options[key] !== undefined).map((key) => [key, options[key]]));
+  return Object.fromEntries(
+    keys.filter((key) => options[key] !== undefined).map((key) => [key, options[key]]),
+  );
 }

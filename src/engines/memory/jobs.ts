@@ -90,6 +90,5 @@ export function createMemoryJobStore(access: MemoryJobAccess): JobStore {
           limit,
         ),
       ),
-
   };
 }

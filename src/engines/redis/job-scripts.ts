@@ -96,7 +96,8 @@ return 1
 };
 
 /**
- * Takes or renews a named lease. KEYS: lease; ARGV: holder, ttlMs. Returns 1 when held, else 0.
+ * Takes or renews a named lease (ttlMs 0: gives it up). KEYS: lease; ARGV: holder, ttlMs.
+ * Returns 1 when held (or given up), else 0.
  * Redis's own expiry ends a lease whose holder stopped renewing it.
  */
 export const LEASE_SCRIPT: LuaScript = {
@@ -105,7 +106,11 @@ export const LEASE_SCRIPT: LuaScript = {
   lua: `
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if tonumber(ARGV[2]) <= 0 then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
 return 1
 `,
 };

@@ -89,7 +89,20 @@ export function createRedisJobStore(access: RedisJobAccess): JobStore {
       runScript(
         withJobScripts(r),
         JOB_WRITE_SCRIPT,
-        [jobKey(job.id), q.idem, leases, finished, q.active, q.queued, queues, t.meta, t.log, t.dedupe, t.dedupeTimes, keys.topics],
+        [
+          jobKey(job.id),
+          q.idem,
+          leases,
+          finished,
+          q.active,
+          q.queued,
+          queues,
+          t.meta,
+          t.log,
+          t.dedupe,
+          t.dedupeTimes,
+          keys.topics,
+        ],
         [
           mode,
           job.id,

@@ -27,12 +27,12 @@ export function createRedisWebhookStore({ keys, call }: RedisWebhookAccess): Web
   return {
     createWebhook: (record) =>
       call('store the webhook', async (r) => {
-        const created = await runScript(withJobScripts(r), RECORD_CREATE_SCRIPT, [recordKey(record.id), index], [
-          record.revision,
-          JSON.stringify(record),
-          record.createdAt,
-          record.id,
-        ]);
+        const created = await runScript(
+          withJobScripts(r),
+          RECORD_CREATE_SCRIPT,
+          [recordKey(record.id), index],
+          [record.revision, JSON.stringify(record), record.createdAt, record.id],
+        );
         return created === 1;
       }),
     getWebhook: (id) =>
@@ -56,11 +56,12 @@ export function createRedisWebhookStore({ keys, call }: RedisWebhookAccess): Web
       }),
     updateWebhook: (record, expectedRevision) =>
       call('update the webhook', async (r) => {
-        const written = await runScript(withJobScripts(r), RECORD_CAS_SCRIPT, [recordKey(record.id)], [
-          expectedRevision,
-          record.revision,
-          JSON.stringify(record),
-        ]);
+        const written = await runScript(
+          withJobScripts(r),
+          RECORD_CAS_SCRIPT,
+          [recordKey(record.id)],
+          [expectedRevision, record.revision, JSON.stringify(record)],
+        );
         return written === 1;
       }),
     deleteWebhook: (id) =>
@@ -75,7 +76,12 @@ export function createRedisWebhookStore({ keys, call }: RedisWebhookAccess): Web
       }),
     acquireLease: (name, holder, _now, ttlMs) =>
       call('take a lease', async (r) => {
-        const held = await runScript(withJobScripts(r), LEASE_SCRIPT, [`${p}:lease:${name}`], [holder, ttlMs]);
+        const held = await runScript(
+          withJobScripts(r),
+          LEASE_SCRIPT,
+          [`${p}:lease:${name}`],
+          [holder, ttlMs],
+        );
         return held === 1;
       }),
   };

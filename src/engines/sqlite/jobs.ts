@@ -46,7 +46,10 @@ function prepare(db: Database.Database) {
   };
 }
 
-const toRecord = (row: JobRow): JobRecord => ({ ...(JSON.parse(row.record) as StoredFields), payload: row.payload });
+const toRecord = (row: JobRow): JobRecord => ({
+  ...(JSON.parse(row.record) as StoredFields),
+  payload: row.payload,
+});
 
 function storedFields(job: JobRecord): string {
   const { payload: _payload, ...fields } = job;

@@ -42,7 +42,10 @@ export function createSqliteWebhookStore(queue: WriteQueue): WebhookStore {
         ({ db }) => sql(db).insert.run(record.id, record.revision, JSON.stringify(record)).changes > 0,
       ),
     getWebhook: async (id) => parse(sql(queue.database()).get.get(id)),
-    listWebhooks: async () => sql(queue.database()).list.all().map((row) => parse(row)!),
+    listWebhooks: async () =>
+      sql(queue.database())
+        .list.all()
+        .map((row) => parse(row)!),
     updateWebhook: (record, expectedRevision) =>
       queue.write(
         ({ db }) =>

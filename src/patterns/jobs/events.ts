@@ -9,7 +9,7 @@
  * Written by hand on the raw response (hijacked from fastify) because it ends itself.
  */
 import type { FastifyReply } from 'fastify';
-import { scheduleExpiry, type Principal } from '../../core/auth.js';
+import { type Principal, scheduleExpiry } from '../../core/auth.js';
 import type { Hub } from '../../core/hub.js';
 import { jobJson } from '../../core/jobs/job-json.js';
 import { statusTopic } from '../../core/jobs/job-rules.js';

@@ -25,7 +25,14 @@ import { JobEventStreams } from './events.js';
 type IdParams = { id: string };
 type QueueParams = { queue: string };
 
-const SUBMIT_FIELDS = new Set(['payload', 'callbackUrl', 'callbackSecret', 'idempotencyKey', 'maxAttempts', 'timeoutMs']);
+const SUBMIT_FIELDS = new Set([
+  'payload',
+  'callbackUrl',
+  'callbackSecret',
+  'idempotencyKey',
+  'maxAttempts',
+  'timeoutMs',
+]);
 
 const sendJson = (reply: FastifyReply, status: number, text: string) =>
   reply.code(status).type('application/json; charset=utf-8').header('cache-control', 'no-store').send(text);
@@ -41,7 +48,8 @@ function objectBody(body: unknown): { value: Record<string, unknown>; raw: Map<s
     if (error instanceof JsonInputError) throw badRequest(error.message);
     throw error;
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw badRequest('body must be a JSON object');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw badRequest('body must be a JSON object');
   return { value: value as Record<string, unknown>, raw: rawMembers(tagged.text).members };
 }
 
@@ -71,7 +79,10 @@ export function registerJobs(app: FastifyInstance, hub: Hub, config: ServerConfi
     retentionMs: config.jobRetentionMs,
     onError: (error, what) => app.log.warn({ err: error, module: 'jobs' }, `jobs: could not ${what}`),
   });
-  const streams = new JobEventStreams(hub, jobs, { keepAliveMs: config.sseKeepAliveMs, retryMs: config.sseRetryMs });
+  const streams = new JobEventStreams(hub, jobs, {
+    keepAliveMs: config.sseKeepAliveMs,
+    retryMs: config.sseRetryMs,
+  });
   jobs.start();
   // Before the server waits for requests in flight: held long polls and streams answer now.
   app.addHook('preClose', async () => {
@@ -92,7 +103,8 @@ export function registerJobs(app: FastifyInstance, hub: Hub, config: ServerConfi
   app.post<{ Params: QueueParams }>('/v1/queues/:queue/jobs', async (request, reply) => {
     const { value, raw } = objectBody(request.body);
     for (const key of Object.keys(value)) {
-      if (!SUBMIT_FIELDS.has(key)) throw badRequest(`unknown field "${key}"; send ${[...SUBMIT_FIELDS].join(', ')}`);
+      if (!SUBMIT_FIELDS.has(key))
+        throw badRequest(`unknown field "${key}"; send ${[...SUBMIT_FIELDS].join(', ')}`);
     }
     const { job, created } = await jobs.submit(request.params.queue, {
       payload: rawJson(raw, 'payload') ?? 'null',
@@ -105,56 +117,76 @@ export function registerJobs(app: FastifyInstance, hub: Hub, config: ServerConfi
     return reply
       .code(202)
       .header('location', `/v1/jobs/${job.id}`)
-      .send({ id: job.id, queue: job.queue, status: job.status, links: jobLinks(job), ...(created ? {} : { duplicate: true }) });
+      .send({
+        id: job.id,
+        queue: job.queue,
+        status: job.status,
+        links: jobLinks(job),
+        ...(created ? {} : { duplicate: true }),
+      });
   });
 
-  app.get<{ Params: IdParams; Querystring: { wait?: string; version?: string } }>('/v1/jobs/:id', async (request, reply) => {
-    const wait = integerParam('wait', request.query.wait, { min: 0, max: maxWaitSeconds, fallback: 0 });
-    const version =
-      request.query.version === undefined
-        ? undefined
-        : integerParam('version', request.query.version, { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 });
-    let job: JobRecord = await authorizedJob(request, 'subscribe');
-    if (version !== undefined && wait > 0 && job.version === version) {
-      const gone = disconnectSignal(reply);
-      try {
-        job = await jobs.get(job.id, { version, waitMs: wait * 1000, signal: gone.signal });
-      } finally {
-        gone.done();
+  app.get<{ Params: IdParams; Querystring: { wait?: string; version?: string } }>(
+    '/v1/jobs/:id',
+    async (request, reply) => {
+      const wait = integerParam('wait', request.query.wait, { min: 0, max: maxWaitSeconds, fallback: 0 });
+      const version =
+        request.query.version === undefined
+          ? undefined
+          : integerParam('version', request.query.version, {
+              min: 0,
+              max: Number.MAX_SAFE_INTEGER,
+              fallback: 0,
+            });
+      let job: JobRecord = await authorizedJob(request, 'subscribe');
+      if (version !== undefined && wait > 0 && job.version === version) {
+        const gone = disconnectSignal(reply);
+        try {
+          job = await jobs.get(job.id, { version, waitMs: wait * 1000, signal: gone.signal });
+        } finally {
+          gone.done();
+        }
       }
-    }
-    return sendJson(reply, 200, jobJson(job));
-  });
+      return sendJson(reply, 200, jobJson(job));
+    },
+  );
 
-  app.get<{ Params: IdParams; Querystring: { after?: string } }>('/v1/jobs/:id/events', async (request, reply) => {
-    const job = await authorizedJob(request, 'subscribe');
-    const lastEventId = request.headers['last-event-id'];
-    const cursor = typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : request.query.after;
-    const after = integerParam('after', cursor, { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 });
-    await streams.stream(reply, job, after, request.principal);
-  });
+  app.get<{ Params: IdParams; Querystring: { after?: string } }>(
+    '/v1/jobs/:id/events',
+    async (request, reply) => {
+      const job = await authorizedJob(request, 'subscribe');
+      const lastEventId = request.headers['last-event-id'];
+      const cursor =
+        typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : request.query.after;
+      const after = integerParam('after', cursor, { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 });
+      await streams.stream(reply, job, after, request.principal);
+    },
+  );
 
   app.delete<{ Params: IdParams }>('/v1/jobs/:id', async (request, reply) => {
     await authorizedJob(request, 'publish');
     return sendJson(reply, 200, jobJson(await jobs.cancel(request.params.id)));
   });
 
-  app.post<{ Params: QueueParams; Querystring: { wait?: string } }>('/v1/queues/:queue/claim', async (request, reply) => {
-    const wait = integerParam('wait', request.query.wait, { min: 0, max: maxWaitSeconds, fallback: 0 });
-    const gone = disconnectSignal(reply);
-    try {
-      const claimed = await jobs.claim(request.params.queue, { waitMs: wait * 1000, signal: gone.signal });
-      if (!claimed) return reply.code(204).header('cache-control', 'no-store').send();
-      const { job, lease } = claimed;
-      return sendJson(
-        reply,
-        200,
-        `{"job":{"id":"${job.id}","payload":${job.payload},"attempt":${job.attempts}},"lease":"${lease}","leaseMs":${job.timeoutMs}}`,
-      );
-    } finally {
-      gone.done();
-    }
-  });
+  app.post<{ Params: QueueParams; Querystring: { wait?: string } }>(
+    '/v1/queues/:queue/claim',
+    async (request, reply) => {
+      const wait = integerParam('wait', request.query.wait, { min: 0, max: maxWaitSeconds, fallback: 0 });
+      const gone = disconnectSignal(reply);
+      try {
+        const claimed = await jobs.claim(request.params.queue, { waitMs: wait * 1000, signal: gone.signal });
+        if (!claimed) return reply.code(204).header('cache-control', 'no-store').send();
+        const { job, lease } = claimed;
+        return sendJson(
+          reply,
+          200,
+          `{"job":{"id":"${job.id}","payload":${job.payload},"attempt":${job.attempts}},"lease":"${lease}","leaseMs":${job.timeoutMs}}`,
+        );
+      } finally {
+        gone.done();
+      }
+    },
+  );
 
   app.post<{ Params: IdParams }>('/v1/jobs/:id/progress', async (request, reply) => {
     const { value } = objectBody(request.body);
@@ -164,7 +196,8 @@ export function registerJobs(app: FastifyInstance, hub: Hub, config: ServerConfi
   });
 
   app.post<{ Params: IdParams }>('/v1/jobs/:id/complete', async (request, reply) => {
-    const body = request.body === undefined ? { value: {}, raw: new Map<string, string>() } : objectBody(request.body);
+    const body =
+      request.body === undefined ? { value: {}, raw: new Map<string, string>() } : objectBody(request.body);
     await workerCheck(request);
     const job = await jobs.complete(request.params.id, body.value.lease, rawJson(body.raw, 'result'));
     return sendJson(reply, 200, jobJson(job));

@@ -42,7 +42,7 @@ export function registerRest(app: FastifyInstance, hub: Hub): void {
 
   app.get<{ Params: TopicParams }>('/v1/topics/:topic', async (request) => hub.topic(request.params.topic));
 
-  // Admin only once token auth exists (see the security issue); open mode lets anyone delete.
+  // Admin only in token mode (route-rules.ts); open mode lets anyone delete.
   app.delete<{ Params: TopicParams }>('/v1/topics/:topic', async (request, reply) => {
     await hub.deleteTopic(request.params.topic);
     return reply.code(204).send();

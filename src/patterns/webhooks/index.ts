@@ -7,8 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import { Counter } from 'prom-client';
 import type { Hub } from '../../core/hub.js';
 import { createWebhooks, type Webhooks } from '../../core/webhooks/webhooks.js';
-import type { ServerConfig } from '../../server/config.js';
 import { badRequest } from '../../protocol/errors.js';
+import type { ServerConfig } from '../../server/config.js';
 import { jsonObjectBody } from '../shared/body.js';
 
 export type WebhooksPlugin = Webhooks;
@@ -20,7 +20,11 @@ declare module 'fastify' {
   }
 }
 
-export async function registerWebhooks(app: FastifyInstance, hub: Hub, config: ServerConfig): Promise<Webhooks> {
+export async function registerWebhooks(
+  app: FastifyInstance,
+  hub: Hub,
+  config: ServerConfig,
+): Promise<Webhooks> {
   const outcomes = new Counter({
     name: 'switchboard_webhook_deliveries_total',
     help: 'Webhook and job callback delivery attempts by outcome (delivered, failed, dead_lettered)',
@@ -35,7 +39,8 @@ export async function registerWebhooks(app: FastifyInstance, hub: Hub, config: S
     retryScheduleMs: config.webhookRetryScheduleMs,
     timeoutMs: config.webhookTimeoutMs,
     onOutcome: (outcome) => outcomes.inc({ outcome }),
-    onError: (error, record) => log.warn({ err: error, webhook: record.id }, 'webhook delivery step failed; retrying'),
+    onError: (error, record) =>
+      log.warn({ err: error, webhook: record.id }, 'webhook delivery step failed; retrying'),
   });
   await webhooks.start();
   if (webhooks.callbackSecret.generated) {

@@ -31,6 +31,9 @@ interface Closable {
   close(code: CloseCodeValue, reason: string): void;
 }
 
+/** Shared by every connection whose token never expires (open mode): nothing allocated per connection. */
+const NOTHING_TO_CANCEL = (): void => {};
+
 const REFUSALS_COUNTED = new Set(['unauthorized', 'forbidden', 'rate_limited']);
 
 const EXPIRED_REASON =
@@ -38,7 +41,7 @@ const EXPIRED_REASON =
 
 export class WsSession {
   #principal: Principal | undefined;
-  #cancelExpiry: () => void = () => {};
+  #cancelExpiry: () => void = NOTHING_TO_CANCEL;
   #deadline: NodeJS.Timeout | undefined;
   #released = false;
 
@@ -126,6 +129,10 @@ export class WsSession {
     this.#deadline = undefined;
     this.#cancelExpiry();
     this.#principal = principal;
+    if (principal.expiresAt === undefined) {
+      this.#cancelExpiry = NOTHING_TO_CANCEL;
+      return;
+    }
     this.#cancelExpiry = scheduleExpiry(principal, () =>
       this.connection.close(CloseCode.Unauthorized, EXPIRED_REASON),
     );

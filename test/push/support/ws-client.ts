@@ -27,8 +27,13 @@ export interface WsClient {
 
 let nextId = 1;
 
-export async function connectWs(baseUrl: string, options: WebSocket.ClientOptions = {}): Promise<WsClient> {
-  const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/v1/ws`, options);
+/** `query` is appended to the endpoint's URL (e.g. `?token=…`). */
+export async function connectWs(
+  baseUrl: string,
+  options: WebSocket.ClientOptions = {},
+  query = '',
+): Promise<WsClient> {
+  const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/v1/ws${query}`, options);
   const frames: Json[] = [];
   const raw: string[] = [];
   const waiters = new Set<() => void>();
