@@ -9,7 +9,8 @@
  *   node scripts/measure-sdk.mjs [messages=100000] [rounds=3]
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -21,7 +22,13 @@ const MESSAGES = Number(process.argv[2] ?? 100_000);
 const ROUNDS = Number(process.argv[3] ?? 3);
 
 async function startServer() {
-  const child = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'serve', '--engine', 'memory', '--port', '0', '--log-level', 'warn', '--publish-rate', '0'], {
+  // Retention must keep the whole replay (the default keeps 10,000 messages per topic).
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-measure-'));
+  const config = join(dir, 'switchboard.json');
+  writeFileSync(config, JSON.stringify({ retention: { maxCount: MESSAGES * 2, maxAgeMs: 3_600_000, rules: [] } }));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const args = ['serve', '--engine', 'memory', '--port', '0', '--log-level', 'warn', '--publish-rate', '0', '--config', config];
+  const child = spawn(process.execPath, [join(root, 'dist/cli/main.js'), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise((resolve, reject) => {

@@ -55,7 +55,7 @@ export interface JobRecord {
   offset: number | null;
 }
 
-/** The status message appended in the same atomic step as a job write. */
+/** A message appended in the same atomic step as a job write (its status, or its submission). */
 export interface JobStatusMessage {
   topic: string;
   event: string;
@@ -67,7 +67,10 @@ export interface JobStatusMessage {
 }
 
 export interface CreateJobRequest {
+  /** The new job; its `offset` is set from the submission's place in the queue topic. */
   job: JobRecord;
+  /** The submission message, appended to the queue topic in the same step. */
+  submission: JobStatusMessage;
   status: JobStatusMessage;
 }
 
@@ -86,7 +89,10 @@ export interface UpdateJobRequest {
 }
 
 export interface JobStore {
-  /** Stores a new job, unless its queue already has a job with the same idempotency key. */
+  /**
+   * Stores a new job with its submission and its first status message — one step — unless its
+   * queue already has a job with the same idempotency key (then nothing is written).
+   */
   createJob(request: CreateJobRequest): Promise<CreateJobResult>;
   getJob(id: string): Promise<JobRecord | null>;
   /** False (nothing written) when the job is gone or its revision moved on: read it again. */

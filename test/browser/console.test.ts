@@ -5,8 +5,8 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { TestServer } from '../support/server.js';
 import { memoryServer, publishMany, uniqueTopic } from '../client/support.js';
+import type { TestServer } from '../support/server.js';
 import { chromiumAvailable, launchChromium } from './support.js';
 
 describe.skipIf(!chromiumAvailable())('web console in Chromium', () => {
@@ -45,8 +45,12 @@ describe.skipIf(!chromiumAvailable())('web console in Chromium', () => {
     await page.getByLabel('Event name (optional)').fill('typed-in');
     await page.getByLabel('Data (JSON, or plain text)').fill('{"from":"form"}');
     await page.getByRole('button', { name: 'Publish' }).click();
-    await expect.poll(() => page.locator('#publish-result').textContent()).toBe(`published to ${topic} at offset 4`);
-    await expect.poll(() => log.getByRole('listitem').last().textContent()).toMatch(/^#4 typed-in .* \{"from":"form"\}$/);
+    await expect
+      .poll(() => page.locator('#publish-result').textContent())
+      .toBe(`published to ${topic} at offset 4`);
+    await expect
+      .poll(() => log.getByRole('listitem').last().textContent())
+      .toMatch(/^#4 typed-in .* \{"from":"form"\}$/);
     expect(problems).toEqual([]);
   });
 
@@ -61,9 +65,13 @@ describe.skipIf(!chromiumAvailable())('web console in Chromium', () => {
     await expect.poll(() => rows.count()).toBe(4);
     // Every transport, short polling included (1 s period), has received at least two messages.
     await expect
-      .poll(async () => (await rows.locator('td:nth-child(3)').allTextContents()).map(Number).every((n) => n >= 2), {
-        timeout: 8_000,
-      })
+      .poll(
+        async () =>
+          (await rows.locator('td:nth-child(3)').allTextContents()).map(Number).every((n) => n >= 2),
+        {
+          timeout: 8_000,
+        },
+      )
       .toBe(true);
     expect(await rows.locator('th').allTextContents()).toEqual([
       'WebSocket',

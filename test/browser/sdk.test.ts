@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { memoryServer, publishMany, range, TRANSPORT_NAMES, uniqueTopic } from '../client/support.js';
 import { type ServerProcess, spawnServer } from '../support/process.js';
 import type { TestServer } from '../support/server.js';
-import { memoryServer, publishMany, range, TRANSPORT_NAMES, uniqueTopic } from '../client/support.js';
 import { chromiumAvailable, freePort, launchChromium } from './support.js';
 
 declare global {
@@ -30,7 +30,10 @@ async function pageOn(browser: Browser, url: string): Promise<Page> {
   page.on('pageerror', (error) => console.error('page error:', error.message));
   await page.goto(`${url}/healthz`);
   // A module script, as an app would load it (vitest would rewrite an import() inside evaluate).
-  await page.addScriptTag({ type: 'module', content: "import { connect } from '/client.js'; window.connect = connect;" });
+  await page.addScriptTag({
+    type: 'module',
+    content: "import { connect } from '/client.js'; window.connect = connect;",
+  });
   await page.waitForFunction(() => typeof window.connect === 'function');
   await page.evaluate(() => {
     window.received = {};
@@ -45,16 +48,30 @@ function subscribeInPage(page: Page, topic: string, transports: readonly string[
     async ({ topic, transports }) => {
       for (const transport of transports) {
         window.received[transport] = [];
-        const client = window.connect(location.origin, { transports: transport, pollIntervalMs: 50, reconnect: { minDelayMs: 50, maxDelayMs: 500 } });
-        client.on('state', (event: { state: string; transport?: string }) => window.states.push(`${transport}:${event.state}:${event.transport ?? ''}`));
-        client.subscribe(topic, { after: 0, onMessage: (m: { offset: number }) => window.received[transport]!.push(m.offset) });
+        const client = window.connect(location.origin, {
+          transports: transport,
+          pollIntervalMs: 50,
+          reconnect: { minDelayMs: 50, maxDelayMs: 500 },
+        });
+        client.on('state', (event: { state: string; transport?: string }) =>
+          window.states.push(`${transport}:${event.state}:${event.transport ?? ''}`),
+        );
+        client.subscribe(topic, {
+          after: 0,
+          onMessage: (m: { offset: number }) => window.received[transport]!.push(m.offset),
+        });
       }
     },
     { topic, transports },
   );
 }
 
-async function waitForCounts(page: Page, lanes: readonly string[], count: number, timeoutMs = 10_000): Promise<Record<string, number[]>> {
+async function waitForCounts(
+  page: Page,
+  lanes: readonly string[],
+  count: number,
+  timeoutMs = 10_000,
+): Promise<Record<string, number[]>> {
   await page.waitForFunction(
     ({ lanes, count }) => lanes.every((lane) => (window.received[lane]?.length ?? 0) >= count),
     { lanes, count },
@@ -86,7 +103,8 @@ describe.skipIf(!chromiumAvailable())('SDK bundle in Chromium', () => {
       await waitForCounts(page, TRANSPORT_NAMES, 5);
       await publishMany(server.url, topic, 5, 5);
       const received = await waitForCounts(page, TRANSPORT_NAMES, 10);
-      for (const transport of TRANSPORT_NAMES) expect({ transport, got: received[transport] }).toEqual({ transport, got: range(1, 10) });
+      for (const transport of TRANSPORT_NAMES)
+        expect({ transport, got: received[transport] }).toEqual({ transport, got: range(1, 10) });
       const states = await page.evaluate(() => window.states);
       for (const transport of TRANSPORT_NAMES) expect(states).toContain(`${transport}:open:${transport}`);
       await page.close();

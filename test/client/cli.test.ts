@@ -68,7 +68,8 @@ test('switchboard subscribe --group consumes (and acks) each message', async () 
   try {
     await waitFor('3 lines', () => cli.lines().length >= 3, 8_000);
     expect(cli.lines().map((line) => JSON.parse(line).offset)).toEqual([1, 2, 3]);
-    const committed = async () => (await (await fetch(`${server.url}/v1/topics/${topic}/groups/cli`)).json()).committed;
+    const committed = async () =>
+      (await (await fetch(`${server.url}/v1/topics/${topic}/groups/cli`)).json()).committed;
     await expect.poll(committed).toBe(3);
   } finally {
     cli.child.kill('SIGINT');
@@ -87,7 +88,11 @@ test('switchboard publish, then jobs submit --wait follows the job to its result
   const claim = await fetch(`${server.url}/v1/queues/${queue}/claim?wait=5`, { method: 'POST' });
   const { job, lease } = await claim.json();
   const post = (path: string, body: unknown) =>
-    fetch(`${server.url}/v1/jobs/${job.id}/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(`${server.url}/v1/jobs/${job.id}/${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
   await post('complete', { lease, result: { ok: true } });
   expect(await submit.exited).toBe(0);
   const states = submit.lines().map((line) => JSON.parse(line));

@@ -14,6 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
+// biome-ignore lint/suspicious/noExplicitAny: worker answers of several shapes
 async function call(path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const response = await fetch(`${server.url}${path}`, {
     method: 'POST',
@@ -24,7 +25,7 @@ async function call(path: string, body?: unknown): Promise<{ status: number; jso
   return { status: response.status, json: response.status === 204 ? undefined : await response.json() };
 }
 
-async function claim(queue: string): Promise<{ job: { id: string; payload: any }; lease: string }> {
+async function claim(queue: string): Promise<{ job: { id: string; payload: unknown }; lease: string }> {
   const { status, json } = await call(`/v1/queues/${queue}/claim?wait=5`);
   expect(status).toBe(200);
   return json;

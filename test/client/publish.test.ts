@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { WebSocket } from 'ws';
 import { SwitchboardError, type WebSocketConstructor } from '../../src/client/index.js';
 import type { TestServer } from '../support/server.js';
-import { memoryServer, recordedClient, uniqueTopic } from './support.js';
+import { memoryServer, recordedClient, uniqueTopic, waitFor } from './support.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -47,25 +47,29 @@ test('http publish: an answer lost after the server stored the message is retrie
 
 test('websocket publish: a connection lost before the reply is retried after reconnecting, no duplicate', async () => {
   let dropNextPublish = true;
-  // Closes the socket right after the first publish frame went out, before its reply can arrive.
-  const DroppingWebSocket = ((url: string) => {
-    const socket = new WebSocket(url);
-    const send = socket.send.bind(socket);
-    socket.send = ((data: string) => {
-      send(data);
-      if (dropNextPublish && data.includes('"op":"publish"')) {
+  // Swallows the reply to the first publish and drops the connection: the server stored the
+  // message, the client never hears so.
+  class DroppingWebSocket extends WebSocket {
+    override emit(event: string | symbol, ...args: unknown[]): boolean {
+      if (dropNextPublish && event === 'message' && String(args[0]).includes('"duplicate"')) {
         dropNextPublish = false;
-        setTimeout(() => socket.terminate(), 5);
+        this.terminate();
+        return true;
       }
-    }) as typeof socket.send;
-    return socket;
-  }) as unknown as WebSocketConstructor;
-  const { client } = recordedClient(server.url, { transports: 'websocket', WebSocket: DroppingWebSocket });
+      return super.emit(event, ...args);
+    }
+  }
+  const { client, states } = recordedClient(server.url, {
+    transports: 'websocket',
+    WebSocket: DroppingWebSocket as unknown as WebSocketConstructor,
+  });
   await client.ready();
   const topic = uniqueTopic();
   const answer = await client.publish(topic, 'once', { event: 'note' });
-  expect(answer).toMatchObject({ topic, offset: 1 });
+  expect(answer).toMatchObject({ topic, offset: 1, duplicate: true });
   expect(await logOf(topic)).toEqual(['once']);
+  // The retry went over HTTP or the new connection, whichever was first; the client reconnects either way.
+  await waitFor('reconnected', () => states.filter((s) => s.state === 'open').length === 2);
   client.close();
 });
 

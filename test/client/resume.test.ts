@@ -73,15 +73,16 @@ test('a transport change mid-session (WebSocket stops working, SSE takes over) k
   // A WebSocket that works until `broken`, then refuses to connect, like a proxy that starts dropping upgrades.
   let broken = false;
   const sockets: WebSocket[] = [];
-  const FlakyWebSocket = ((url: string) => {
-    if (broken) throw new Error('upgrade blocked');
-    const socket = new WebSocket(url);
-    sockets.push(socket);
-    return socket;
-  }) as unknown as WebSocketConstructor;
+  class FlakyWebSocket extends WebSocket {
+    constructor(url: string) {
+      if (broken) throw new Error('upgrade blocked');
+      super(url);
+      sockets.push(this);
+    }
+  }
   const { client, states } = recordedClient(server.url, {
     transports: ['websocket', 'sse'],
-    WebSocket: FlakyWebSocket,
+    WebSocket: FlakyWebSocket as unknown as WebSocketConstructor,
   });
   const topic = uniqueTopic();
   const got: Message[] = [];

@@ -15,7 +15,14 @@ describe('SseParser', () => {
   };
 
   test('parses fields across chunk boundaries, CRLF and CR line ends, comments and multi-line data', () => {
-    expect(parse('id: 1\nda', 'ta: {"a":\r\ndata: 1}\r\n\r', '\n: keep-alive\n\nevent: gap\rdata: x\r\r', ': a lone CR waits for the next chunk\n')).toEqual([
+    expect(
+      parse(
+        'id: 1\nda',
+        'ta: {"a":\r\ndata: 1}\r\n\r',
+        '\n: keep-alive\n\nevent: gap\rdata: x\r\r',
+        ': a lone CR waits for the next chunk\n',
+      ),
+    ).toEqual([
       { event: 'message', data: '{"a":\n1}', id: '1' },
       { event: 'gap', data: 'x', id: undefined },
     ]);
@@ -32,8 +39,12 @@ describe('SseParser', () => {
 
 test('backoff grows exponentially to the cap, with jitter in the upper half', () => {
   const options = { minDelayMs: 100, maxDelayMs: 1_000 };
-  expect([0, 1, 2, 3, 4, 10].map((n) => backoffDelay(n, options, () => 0))).toEqual([50, 100, 200, 400, 500, 500]);
-  expect([0, 1, 2, 3, 4, 10].map((n) => backoffDelay(n, options, () => 1))).toEqual([100, 200, 400, 800, 1000, 1000]);
+  expect([0, 1, 2, 3, 4, 10].map((n) => backoffDelay(n, options, () => 0))).toEqual([
+    50, 100, 200, 400, 500, 500,
+  ]);
+  expect([0, 1, 2, 3, 4, 10].map((n) => backoffDelay(n, options, () => 1))).toEqual([
+    100, 200, 400, 800, 1000, 1000,
+  ]);
 });
 
 test('cursor: drops offsets already delivered, moves on gaps, starts over on reset', () => {

@@ -1,6 +1,6 @@
 /**
  * The jobs core in process (no HTTP), for what needs a hand on the machinery: submissions lost to
- * retention or to a stop before publishing, retention of finished jobs, messages on a queue topic
+ * retention, retention of finished jobs, messages on a queue topic
  * that are not jobs, and a claimer that leaves while its job is being started.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -38,28 +38,6 @@ describe('jobs core', () => {
     await jobs.maintenance.recoverSubmissions();
     expect([await claimed(), await claimed()]).toEqual([ids[0], ids[1]]);
     expect(await claimed()).toBeUndefined();
-  });
-
-  it('publishes the submission of a job stored just before a stop', async () => {
-    const engine = createMemoryEngine();
-    open(engine);
-    const { job } = await jobs.submit('media', { payload: '"template"' });
-    const orphan = { ...job, id: 'job_0rphan0rphan0rphan0rph', offset: null, createdAt: Date.now() - 60_000 };
-    await engine.createJob({
-      job: orphan,
-      status: {
-        topic: `jobs.media.${orphan.id}`,
-        event: 'queued',
-        data: '{}',
-        now: 0,
-        retention: hub.retentionFor('x'),
-        dedupeWindowMs: 0,
-      },
-    });
-    expect((await jobs.claim('media'))?.job.id).toBe(job.id);
-    expect(await jobs.claim('media')).toBeNull();
-    await jobs.maintenance.recoverSubmissions();
-    expect((await jobs.claim('media'))?.job.id).toBe(orphan.id);
   });
 
   it('removes finished jobs after retention, with their status topics and callbacks', async () => {

@@ -50,6 +50,18 @@ const status = (record: JobRecord, event = record.status): JobStatusMessage => (
   dedupeWindowMs: 60_000,
 });
 
+const submission = (record: JobRecord): JobStatusMessage => ({
+  topic: `jobs.${record.queue}`,
+  event: 'submitted',
+  data: `{"id":"${record.id}","payload":${record.payload}}`,
+  now: record.createdAt,
+  retention: RETENTION,
+  dedupeWindowMs: 60_000,
+});
+
+const create = (engine: Engine, record: JobRecord) =>
+  engine.createJob({ job: record, submission: submission(record), status: status(record) });
+
 function webhook(id: string, fields: Partial<WebhookRecord> = {}): WebhookRecord {
   return {
     id,
@@ -88,35 +100,45 @@ describe.each(ENGINE_FIXTURES)('job and webhook stores on $name', ({ name, fixtu
     fixture.cleanup();
   });
 
-  it('creates a job and appends its status message in the same step', async () => {
-    const record = job();
-    expect(await engine.createJob({ job: record, status: status(record) })).toEqual({
-      job: record,
-      created: true,
+  it('creates a job with its submission and status message in the same step', async () => {
+    await engine.append({
+      topic: 'jobs.uploads',
+      entries: [{ data: '"earlier"' }],
+      now: 1,
+      dedupeWindowMs: 0,
+      retention: RETENTION,
     });
-    expect(await engine.getJob(record.id)).toEqual(record);
+    const record = job();
+    const stored = { ...record, offset: 2 }; // the submission's place in the queue topic
+    expect(await create(engine, record)).toEqual({ job: stored, created: true });
+    expect(await engine.getJob(record.id)).toEqual(stored);
     const log = await engine.read(`jobs.uploads.${record.id}`, 0, 10);
     expect(log.messages.map((m) => [m.offset, m.event, m.data])).toEqual([
       [1, 'queued', JSON.stringify({ id: record.id, version: 1 })],
+    ]);
+    const queue = await engine.read('jobs.uploads', 1, 10);
+    expect(queue.messages.map((m) => [m.offset, m.event, m.data])).toEqual([
+      [2, 'submitted', submission(record).data],
     ]);
     expect(await engine.getJob('job_missing')).toBeNull();
   });
 
   it('answers the existing job for a repeated idempotency key in the same queue only', async () => {
     const first = job({ idempotencyKey: 'upload-7' });
-    await engine.createJob({ job: first, status: status(first) });
+    await create(engine, first);
     const again = job({ idempotencyKey: 'upload-7' });
-    const repeat = await engine.createJob({ job: again, status: status(again) });
-    expect(repeat).toEqual({ job: first, created: false });
+    const repeat = await create(engine, again);
+    expect(repeat).toEqual({ job: { ...first, offset: 1 }, created: false });
     expect(await engine.getJob(again.id)).toBeNull();
     expect((await engine.state(`jobs.uploads.${again.id}`)).last).toBe(0); // nothing appended
+    expect((await engine.state('jobs.uploads')).last).toBe(1);
     const elsewhere = job({ idempotencyKey: 'upload-7', queue: 'thumbnails' });
-    expect((await engine.createJob({ job: elsewhere, status: status(elsewhere) })).created).toBe(true);
+    expect((await create(engine, elsewhere)).created).toBe(true);
   });
 
   it('compare-and-sets on the revision, appending only visible changes', async () => {
     const record = job();
-    await engine.createJob({ job: record, status: status(record) });
+    await create(engine, record);
     const running = {
       ...record,
       status: 'running' as const,
@@ -151,7 +173,17 @@ describe.each(ENGINE_FIXTURES)('job and webhook stores on $name', ({ name, fixtu
       job({ status: 'queued', offset: null }),
       job({ status: 'queued', offset: 8, queue: 'thumbs' }),
     ];
-    for (const record of records) await engine.createJob({ job: record, status: status(record) });
+    for (const record of records) {
+      // Created queued, then moved to the state under test (createJob sets the offset itself).
+      await create(engine, {
+        ...record,
+        status: 'queued',
+        finishedAt: null,
+        lease: null,
+        leaseExpiresAt: null,
+      });
+      await engine.updateJob({ job: { ...record, revision: 2 }, expectedRevision: 1, status: null });
+    }
     const ids = (list: JobRecord[]) => list.map((r) => r.id);
     expect(ids(await engine.expiredLeases(3_000, 10))).toEqual([records[1]!.id, records[0]!.id]);
     expect(ids(await engine.expiredLeases(3_000, 1))).toEqual([records[1]!.id]);
@@ -161,8 +193,8 @@ describe.each(ENGINE_FIXTURES)('job and webhook stores on $name', ({ name, fixtu
     expect(ids(await engine.queuedThrough('uploads', 6, 10))).toEqual([records[5]!.id, records[6]!.id]);
     expect(ids(await engine.queuedThrough('uploads', 5, 10))).toEqual([records[6]!.id]);
     // A job leaving the active states leaves the queries.
-    const done = { ...records[7]!, status: 'canceled' as const, finishedAt: 10, version: 2, revision: 2 };
-    await engine.updateJob({ job: done, expectedRevision: 1, status: status(done) });
+    const done = { ...records[7]!, status: 'canceled' as const, finishedAt: 10, version: 2, revision: 3 };
+    await engine.updateJob({ job: done, expectedRevision: 2, status: status(done) });
     expect(await engine.activeQueues()).toEqual(['uploads']);
     expect(await engine.deleteJob(records[3]!.id)).toBe(true);
     expect(await engine.deleteJob(records[3]!.id)).toBe(false);
@@ -171,10 +203,10 @@ describe.each(ENGINE_FIXTURES)('job and webhook stores on $name', ({ name, fixtu
 
   it('forgets an idempotency key with its job', async () => {
     const first = job({ idempotencyKey: 'k' });
-    await engine.createJob({ job: first, status: status(first) });
+    await create(engine, first);
     await engine.deleteJob(first.id);
     const second = job({ idempotencyKey: 'k' });
-    expect((await engine.createJob({ job: second, status: status(second) })).created).toBe(true);
+    expect((await create(engine, second)).created).toBe(true);
   });
 
   it('stores webhooks with compare-and-set, in registration order', async () => {
@@ -209,16 +241,16 @@ describe.each(ENGINE_FIXTURES)('job and webhook stores on $name', ({ name, fixtu
 
   it.skipIf(name === 'memory')('keeps jobs, webhooks and settings across a reopen', async () => {
     const record = job({ idempotencyKey: 'persist' });
-    await engine.createJob({ job: record, status: status(record) });
+    await create(engine, record);
     await engine.createWebhook(webhook('wh_keep'));
     await engine.ensureSetting('callbackSecret', 'kept');
     await engine.close();
     engine = fixture.create();
     await engine.open();
-    expect(await engine.getJob(record.id)).toEqual(record);
+    expect(await engine.getJob(record.id)).toEqual({ ...record, offset: 1 });
     expect((await engine.getWebhook('wh_keep'))?.url).toBe('https://example.com/hook');
     expect(await engine.ensureSetting('callbackSecret', 'new')).toBe('kept');
     const repeat = job({ idempotencyKey: 'persist' });
-    expect((await engine.createJob({ job: repeat, status: status(repeat) })).created).toBe(false);
+    expect((await create(engine, repeat)).created).toBe(false);
   });
 });

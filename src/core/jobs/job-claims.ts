@@ -3,10 +3,11 @@
  * (`jobs.<queue>`, group `workers`), so it long-polls, wakes on submits and on expired leases, and
  * hands each submission to one worker, exactly as group claims do. What the job layer adds:
  *
- * - the job's own lease: the submission is claimed with a short handshake lease, the job is marked
- *   running with a fresh lease token (`job.lease`, lasting `timeoutMs`), and the group entry is
- *   then held until that lease ends (a nack with that delay), so the group redelivers the job
- *   exactly when its lease runs out — and every progress report moves that moment;
+ * - the job's own lease: the submission is claimed with a group lease of the default job timeout,
+ *   the job is marked running with a fresh lease token (`job.lease`, lasting its `timeoutMs`), and
+ *   when the two ends differ the group entry is held until the job's (a nack with that delay), so
+ *   the group redelivers the job exactly when its lease runs out — and every progress report
+ *   moves that moment;
  * - skipping what is not a job to run: a finished or unknown job's submission is acked, a job held
  *   by another worker (after a crash between those steps) is held again until its lease ends, and a
  *   job out of attempts is failed.
@@ -19,6 +20,9 @@ import { assertQueue, GROUP_MAX_ATTEMPTS, newLease, queueTopic, WORKERS_GROUP } 
 import type { JobState } from './job-state.js';
 import { release, start } from './transitions.js';
 
+/** How far the group's redelivery time may be from the job's lease end (clock steps between them). */
+const LEASE_SLACK_MS = 1_000;
+
 export interface ClaimedJob {
   job: JobRecord;
   lease: string;
@@ -27,7 +31,7 @@ export interface ClaimedJob {
 export interface JobClaimsOptions {
   hub: Hub;
   state: JobState;
-  /** Group lease of a submission between the claim and the job's own lease being recorded. */
+  /** Group lease of a claimed submission; the job's own lease then decides (see above). */
   handshakeMs: number;
   /** A lease was handed out or renewed: expiry must be checked at `at`. */
   leaseSet(id: string, at: number): void;
@@ -83,7 +87,12 @@ export function createJobClaims(options: JobClaimsOptions) {
       await options.finished(job);
       return undefined;
     }
-    await state.group.holdUntil(job, job.leaseExpiresAt ?? 0, member);
+    // The group redelivers the submission when the job's lease ends. The claim's lease is the
+    // default job timeout, so for most jobs the two already agree and no extra write is needed.
+    const leaseEnd = job.leaseExpiresAt ?? 0;
+    if (Math.abs(leaseEnd - delivery.leaseExpiresAt) > LEASE_SLACK_MS) {
+      await state.group.holdUntil(job, leaseEnd, member);
+    }
     options.leaseSet(job.id, job.leaseExpiresAt ?? 0);
     if (signal?.aborted) {
       // The worker left while the job was being started: hand it back at once, uncounted.

@@ -9,6 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import { badRequest } from '../../protocol/errors.js';
 import { isValidTopic } from '../../protocol/message.js';
+import { assertIdempotencyKey } from '../validate.js';
+import { assertSecret } from '../webhooks/sign.js';
 
 export const JOB_DEFAULTS = {
   maxAttempts: 3,
@@ -90,4 +92,27 @@ export function wholeNumberIn(
     );
   }
   return value;
+}
+
+/** The checked settings of a submit (the callback URL is checked by the SSRF guard separately). */
+export function submitSettings(input: {
+  maxAttempts?: unknown;
+  timeoutMs?: unknown;
+  idempotencyKey?: unknown;
+  callbackSecret?: unknown;
+}) {
+  return {
+    maxAttempts: wholeNumberIn(
+      'maxAttempts',
+      input.maxAttempts,
+      JOB_RANGES.maxAttempts,
+      JOB_DEFAULTS.maxAttempts,
+    ),
+    timeoutMs: wholeNumberIn('timeoutMs', input.timeoutMs, JOB_RANGES.timeoutMs, JOB_DEFAULTS.timeoutMs),
+    idempotencyKey: assertIdempotencyKey(input.idempotencyKey) ?? null,
+    callbackSecret:
+      input.callbackSecret === undefined || input.callbackSecret === null
+        ? null
+        : assertSecret(input.callbackSecret, 'callbackSecret'),
+  };
 }

@@ -40,23 +40,6 @@ export class JobWatchers {
     };
   }
 
-  /** Resolves at the next append to `topic`, after `timeoutMs`, or on abort; true when appended. */
-  next(topic: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    return new Promise((resolve) => {
-      const done = (appended: boolean): void => {
-        clearTimeout(timer);
-        unwatch();
-        signal?.removeEventListener('abort', onAbort);
-        resolve(appended);
-      };
-      const onAbort = (): void => done(false);
-      const unwatch = this.watch(topic, () => done(true));
-      const timer = setTimeout(() => done(false), Math.max(0, timeoutMs));
-      if (signal?.aborted) done(false);
-      else signal?.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
   /**
    * Reads the job until `done` says so, reading again at every append to its status topic, for at
    * most `waitMs`. Watches before the first read, so a change made meanwhile is not missed.

@@ -11,8 +11,6 @@
 import type { JobRecord } from '../../engines/job-store.js';
 import { badRequest, payloadTooLarge, unavailable } from '../../protocol/errors.js';
 import type { Hub } from '../hub.js';
-import { assertIdempotencyKey } from '../validate.js';
-import { assertSecret } from '../webhooks/sign.js';
 import type { CallbackJob } from '../webhooks/webhooks.js';
 import { createJobClaims } from './job-claims.js';
 import { submissionJson } from './job-json.js';
@@ -27,7 +25,7 @@ import {
   optionalText,
   queueTopic,
   statusTopic,
-  wholeNumberIn,
+  submitSettings,
 } from './job-rules.js';
 import { createJobState } from './job-state.js';
 import { JobWatchers } from './job-watchers.js';
@@ -45,7 +43,7 @@ export interface CreateJobsOptions {
   callbacks: JobCallbacks;
   /** Finished jobs are kept this long. @default 7 days */
   retentionMs?: number | undefined;
-  /** @default 30_000 */
+  /** Group lease of a claimed submission. @default the default job timeout (5 min) */
   handshakeMs?: number;
   /** @default 1_000 */
   checkIntervalMs?: number;
@@ -63,9 +61,6 @@ export interface SubmitInput {
   maxAttempts?: unknown;
   timeoutMs?: unknown;
 }
-
-/** A queued job whose submission is not published yet is left alone this long (a submit is on it). */
-const SUBMIT_GRACE_MS = 10_000;
 
 export type Jobs = ReturnType<typeof createJobs>;
 
@@ -91,7 +86,20 @@ export function createJobs(options: CreateJobsOptions) {
     if (job.callbackUrl) await callbacks.ensureCallback(callbackJob(job));
   };
 
-  /** Publishes the job's submission on its queue topic and records where it landed. */
+  /** The submission message, stored with the job (createJob) on the queue topic. */
+  const submissionMessage = (job: JobRecord) => {
+    const topic = queueTopic(job.queue);
+    return {
+      topic,
+      event: 'submitted',
+      data: submissionJson(job),
+      now: job.createdAt,
+      retention: hub.retentionFor(topic),
+      dedupeWindowMs: hub.options.dedupeWindowMs,
+    };
+  };
+
+  /** Publishes a waiting job's submission again (the first one left the log); records where it landed. */
   const enqueue = async (job: JobRecord): Promise<void> => {
     const published = await hub.publishInputs(queueTopic(job.queue), [
       { data: submissionJson(job), event: 'submitted' },
@@ -121,7 +129,6 @@ export function createJobs(options: CreateJobsOptions) {
     for (const queue of await engine.activeQueues()) {
       const { floor } = await engine.state(queueTopic(queue));
       for (const job of await engine.queuedThrough(queue, floor, 100)) {
-        if (job.offset === null && job.createdAt > now() - SUBMIT_GRACE_MS) continue;
         await enqueue(job);
       }
     }
@@ -150,7 +157,7 @@ export function createJobs(options: CreateJobsOptions) {
   const claims = createJobClaims({
     hub,
     state,
-    handshakeMs: options.handshakeMs ?? 30_000,
+    handshakeMs: options.handshakeMs ?? JOB_DEFAULTS.timeoutMs,
     leaseSet: (id, at) => maintenance.leaseSet(id, at),
     finished,
   });
@@ -182,23 +189,7 @@ export function createJobs(options: CreateJobsOptions) {
           `the payload makes a ${submissionBytes}-byte submission; the limit is ${hub.options.limits.maxMessageBytes} (maxMessageBytes): send a reference to the data instead`,
         );
       }
-      const maxAttempts = wholeNumberIn(
-        'maxAttempts',
-        input.maxAttempts,
-        JOB_RANGES.maxAttempts,
-        JOB_DEFAULTS.maxAttempts,
-      );
-      const timeoutMs = wholeNumberIn(
-        'timeoutMs',
-        input.timeoutMs,
-        JOB_RANGES.timeoutMs,
-        JOB_DEFAULTS.timeoutMs,
-      );
-      const idempotencyKey = assertIdempotencyKey(input.idempotencyKey) ?? null;
-      const callbackSecret =
-        input.callbackSecret === undefined || input.callbackSecret === null
-          ? null
-          : assertSecret(input.callbackSecret, 'callbackSecret');
+      const { maxAttempts, timeoutMs, idempotencyKey, callbackSecret } = submitSettings(input);
       const callbackUrl =
         input.callbackUrl === undefined || input.callbackUrl === null
           ? null
@@ -230,12 +221,15 @@ export function createJobs(options: CreateJobsOptions) {
         leaseExpiresAt: null,
         offset: null,
       };
+      // One atomic step: the job, its submission on the queue topic, and its first status message.
       const stored = await engineCall('store the job', () =>
-        engine.createJob({ job, status: state.statusMessage(job, 'queued') }),
+        engine.createJob({
+          job,
+          submission: submissionMessage(job),
+          status: state.statusMessage(job, 'queued'),
+        }),
       );
-      // The callback first: it reads the status topic from its start, so it cannot miss the end.
       if (stored.job.callbackUrl) await callbacks.ensureCallback(callbackJob(stored.job));
-      if (stored.job.status === 'queued' && stored.job.offset === null) await enqueue(stored.job);
       return stored;
     },
 

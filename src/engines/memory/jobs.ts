@@ -21,15 +21,15 @@ export function createMemoryJobStore(access: MemoryJobAccess): JobStore {
     access.assertOpen();
     return step();
   };
-  const appendStatus = (status: JobStatusMessage): void => {
+  /** Appends a job's message; answers its offset. */
+  const appendStatus = (status: JobStatusMessage): number =>
     access.append({
       topic: status.topic,
       entries: [{ event: status.event, data: status.data }],
       now: status.now,
       dedupeWindowMs: status.dedupeWindowMs,
       retention: status.retention,
-    });
-  };
+    }).outcomes[0]!.offset;
   const select = (keep: (job: JobRecord) => boolean, order: (job: JobRecord) => number, limit: number) =>
     [...jobs.values()]
       .filter(keep)
@@ -38,15 +38,16 @@ export function createMemoryJobStore(access: MemoryJobAccess): JobStore {
       .map((job) => ({ ...job }));
 
   return {
-    createJob: ({ job, status }) =>
+    createJob: ({ job, submission, status }) =>
       run(() => {
         const key = job.idempotencyKey === null ? undefined : keyOf(job.queue, job.idempotencyKey);
         const existing = key === undefined ? undefined : jobs.get(keys.get(key) ?? '');
         if (existing) return { job: { ...existing }, created: false };
-        jobs.set(job.id, { ...job });
+        const stored = { ...job, offset: appendStatus(submission) };
+        jobs.set(job.id, stored);
         if (key !== undefined) keys.set(key, job.id);
         appendStatus(status);
-        return { job: { ...job }, created: true };
+        return { job: { ...stored }, created: true };
       }),
     getJob: (id) => run(() => (jobs.has(id) ? { ...jobs.get(id)! } : null)),
     updateJob: ({ job, expectedRevision, status }) =>

@@ -8,24 +8,28 @@ import { LUA_APPEND_FUNCTION } from './scripts/append.js';
 import { LUA_HELPERS, type LuaScript } from './scripts/define.js';
 
 /**
- * Creates (mode `create`) or compare-and-sets (mode `update`) a job.
+ * Creates (mode `create`) or compare-and-sets (mode `update`) a job. A create also appends the
+ * submission to the queue topic and records its offset in the job (the record's `"offset":null`).
  *
  * KEYS: job, idempotencyKeys, leases, finished, active, queued, queues,
- *       statusMeta, statusLog, statusDedupe, statusDedupeTimes, topics
+ *       statusMeta, statusLog, statusDedupe, statusDedupeTimes, topics,
+ *       queueMeta, queueLog, queueDedupe, queueDedupeTimes (update: any keys, unused)
  * ARGV: mode, id, expectedRevision, revision, recordJson, payload, idempotencyKey ('' for none),
  *       queue, status, leaseExpiresAt (''), finishedAt (''), offset (''), createdAt,
  *       hasStatus (1/0), statusTopic, freshEpoch, now, dedupeWindowMs, maxCount, channel, node,
- *       event, data
- * Returns: { 1, statusTopicLast or '' } when written; { 0, existingId } when a create finds the
- *          idempotency key (or id) taken; { 0, '' } when an update finds the job gone or its
- *          revision moved on.
+ *       event, data, hasSubmission (1/0), queueTopic, queueMaxCount, queueWindowMs,
+ *       submissionEvent, submissionData, queueFreshEpoch
+ * Returns: { 1, statusLast or '', offset or '' } when written; { 0, existingId } when a create
+ *          finds the idempotency key (or id) taken; { 0, '' } when an update finds the job gone or
+ *          its revision moved on.
  */
 export const JOB_WRITE_SCRIPT: LuaScript = {
   name: 'switchboardJobWrite',
-  keys: 12,
+  keys: 16,
   lua: `${LUA_HELPERS}${LUA_APPEND_FUNCTION}
 local job, idem, leases, finished, active, queued, queues = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local mode, id, key, queue, status = ARGV[1], ARGV[2], ARGV[7], ARGV[8], ARGV[9]
+local record, offset = ARGV[5], ARGV[12]
 
 if mode == 'create' then
   if key ~= '' then
@@ -33,17 +37,24 @@ if mode == 'create' then
     if existing then return { 0, existing } end
   end
   if redis.call('EXISTS', job) == 1 then return { 0, id } end
-  redis.call('HSET', job, 'p', ARGV[6], 'r', ARGV[5], 'v', ARGV[4])
+  if ARGV[24] == '1' then
+    local q = { meta = KEYS[13], log = KEYS[14], dedupe = KEYS[15], dedupeTimes = KEYS[16], topics = KEYS[12] }
+    local _, _, appended = appendEntries(q, ARGV[25], ARGV[30], ARGV[17], ARGV[27], tonumber(ARGV[26]),
+      ARGV[20], ARGV[21], { { ARGV[28], ARGV[29], '' } })
+    offset = int(appended)
+    record = (string.gsub(record, '"offset":null', '"offset":' .. offset, 1))
+  end
+  redis.call('HSET', job, 'p', ARGV[6], 'r', record, 'v', ARGV[4])
   if key ~= '' then redis.call('HSET', idem, key, id) end
 else
   if redis.call('HGET', job, 'v') ~= ARGV[3] then return { 0, '' } end
-  redis.call('HSET', job, 'r', ARGV[5], 'v', ARGV[4])
+  redis.call('HSET', job, 'r', record, 'v', ARGV[4])
 end
 
 if status == 'running' then redis.call('ZADD', leases, ARGV[10], id) else redis.call('ZREM', leases, id) end
 if ARGV[11] ~= '' then redis.call('ZADD', finished, ARGV[11], id) else redis.call('ZREM', finished, id) end
 if status == 'queued' then
-  redis.call('ZADD', queued, ARGV[12] == '' and 0 or ARGV[12], id)
+  redis.call('ZADD', queued, offset == '' and 0 or offset, id)
 else
   redis.call('ZREM', queued, id)
 end
@@ -62,7 +73,7 @@ if ARGV[14] == '1' then
     ARGV[20], ARGV[21], { { ARGV[22], ARGV[23], '' } })
   last = int(appended)
 end
-return { 1, last }
+return { 1, last, offset }
 `,
 };
 

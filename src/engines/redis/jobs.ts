@@ -82,26 +82,20 @@ export function createRedisJobStore(access: RedisJobAccess): JobStore {
     job: JobRecord,
     expectedRevision: number,
     status: JobStatusMessage | null,
+    submission?: JobStatusMessage,
   ) => {
     const q = queueKeys(job.queue);
-    const t = keys.topic(status?.topic ?? `jobs.${job.queue}`);
+    const queueTopic = submission?.topic ?? `jobs.${job.queue}`;
+    const t = keys.topic(status?.topic ?? queueTopic);
+    const s = keys.topic(queueTopic);
     return call(`${mode === 'create' ? 'store' : 'update'} the job`, (r) =>
       runScript(
         withJobScripts(r),
         JOB_WRITE_SCRIPT,
         [
-          jobKey(job.id),
-          q.idem,
-          leases,
-          finished,
-          q.active,
-          q.queued,
-          queues,
-          t.meta,
-          t.log,
-          t.dedupe,
-          t.dedupeTimes,
-          keys.topics,
+          ...[jobKey(job.id), q.idem, leases, finished, q.active, q.queued, queues],
+          ...[t.meta, t.log, t.dedupe, t.dedupeTimes, keys.topics],
+          ...[s.meta, s.log, s.dedupe, s.dedupeTimes],
         ],
         [
           mode,
@@ -127,6 +121,13 @@ export function createRedisJobStore(access: RedisJobAccess): JobStore {
           access.nodeId,
           status?.event ?? '',
           status?.data ?? '',
+          submission ? '1' : '0',
+          queueTopic,
+          submission?.retention.maxCount ?? 0,
+          submission?.dedupeWindowMs ?? 0,
+          submission?.event ?? '',
+          submission?.data ?? '',
+          access.newEpoch(),
         ],
       ),
     );
@@ -138,11 +139,13 @@ export function createRedisJobStore(access: RedisJobAccess): JobStore {
   };
 
   const store: JobStore = {
-    async createJob({ job, status }) {
-      const reply = (await write('create', job, 0, status)) as [number, string];
+    async createJob({ job, submission, status }) {
+      const created = { ...job, offset: null };
+      const reply = (await write('create', created, 0, status, submission)) as [number, string, string];
       if (reply[0] === 1) {
         wakeLocally(status, reply[1]);
-        return { job, created: true };
+        wakeLocally(submission, reply[2]); // the queue topic grew to the submission's offset
+        return { job: { ...created, offset: Number(reply[2]) }, created: true };
       }
       const existing = await store.getJob(String(reply[1]));
       if (!existing) throw new Error(`job ${reply[1]} vanished while its idempotency key was read`);

@@ -69,24 +69,25 @@ export function createSqliteJobStore(queue: WriteQueue): JobStore {
   const read = async <T>(run: (s: ReturnType<typeof prepare>) => T): Promise<T> => run(sql(queue.database()));
   const rows = (list: unknown[]): JobRecord[] => (list as JobRow[]).map(toRecord);
 
-  const appendStatus = (context: WriteContext, status: JobStatusMessage): void => {
+  /** Appends a job's message inside the write; answers its offset. */
+  const appendStatus = (context: WriteContext, status: JobStatusMessage): number =>
     context.append({
       topic: status.topic,
       entries: [{ event: status.event, data: status.data }],
       now: status.now,
       dedupeWindowMs: status.dedupeWindowMs,
       retention: status.retention,
-    });
-  };
+    }).outcomes[0]!.offset;
 
   return {
-    createJob: ({ job, status }) =>
+    createJob: ({ job: request, submission, status }) =>
       queue.write((context) => {
         const s = sql(context.db);
-        if (job.idempotencyKey !== null) {
-          const existing = s.byKey.get(job.queue, job.idempotencyKey) as JobRow | undefined;
+        if (request.idempotencyKey !== null) {
+          const existing = s.byKey.get(request.queue, request.idempotencyKey) as JobRow | undefined;
           if (existing) return { job: toRecord(existing), created: false };
         }
+        const job = { ...request, offset: appendStatus(context, submission) };
         s.insert.run(
           job.id,
           job.queue,
