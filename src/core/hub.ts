@@ -13,7 +13,7 @@ import type { HubObserver } from './hub-observer.js';
 import { DEFAULT_HUB_OPTIONS, type HubOptions } from './options.js';
 import { matchTopic } from './topic-pattern.js';
 import { assertEvent, assertIdempotencyKey, assertTopic } from './validate.js';
-import { WaiterRegistry, type WaitOutcome } from './waiters.js';
+import { type Cancellation, WaiterRegistry, type WaitOutcome } from './waiters.js';
 import { toMessage } from './wire-json.js';
 
 export interface PublishInput {
@@ -55,7 +55,8 @@ export interface FetchResult {
 
 export interface WaitRequest extends FetchRequest {
   waitMs: number;
-  signal?: AbortSignal;
+  /** The caller went away: an AbortSignal or anything emitting `close` (e.g. the HTTP response). */
+  signal?: Cancellation;
   /** Transport name for subscriber counts while the request is held. */
   transport?: string;
 }

@@ -4,6 +4,31 @@
  */
 export type WaitOutcome = 'data' | 'timeout' | 'aborted' | 'shutdown';
 
+/**
+ * What says "the caller went away": an AbortSignal (embedders), or anything that emits `close`
+ * such as the HTTP response itself. Wires pass the response directly because an AbortController
+ * per held request costs more than the rest of the long poll's bookkeeping together.
+ */
+export type Cancellation =
+  | AbortSignal
+  | {
+      readonly destroyed?: boolean;
+      once(event: 'close', listener: () => void): unknown;
+      off(event: 'close', listener: () => void): unknown;
+    };
+
+/** Calls `listener` once when `cancellation` fires; returns the remover, or null when it already fired. */
+function onCancel(cancellation: Cancellation, listener: () => void): (() => void) | null {
+  if ('aborted' in cancellation) {
+    if (cancellation.aborted) return null;
+    cancellation.addEventListener('abort', listener, { once: true });
+    return () => cancellation.removeEventListener('abort', listener);
+  }
+  if (cancellation.destroyed) return null;
+  cancellation.once('close', listener);
+  return () => cancellation.off('close', listener);
+}
+
 interface Waiter {
   after: number;
   timer: NodeJS.Timeout;
@@ -18,23 +43,23 @@ export class WaiterRegistry {
     return this.#size;
   }
 
-  /** Resolves when the topic's last offset passes `after`, the time runs out, or `signal` aborts. */
+  /** Resolves when the topic's last offset passes `after`, the time runs out, or the caller goes away. */
   wait(
     topic: string,
     after: number,
     timeoutMs: number,
-    signal?: AbortSignal,
+    cancellation?: Cancellation,
   ): { promise: Promise<WaitOutcome>; wake: () => void } {
     let waiter!: Waiter;
     const promise = new Promise<WaitOutcome>((resolve) => {
-      const onAbort = (): void => waiter.finish('aborted');
+      let stopListening: (() => void) | null = null;
       waiter = {
         after,
         timer: setTimeout(() => waiter.finish('timeout'), timeoutMs),
         finish: (outcome) => {
           if (!this.#remove(topic, waiter)) return;
           clearTimeout(waiter.timer);
-          signal?.removeEventListener('abort', onAbort);
+          stopListening?.();
           resolve(outcome);
         },
       };
@@ -45,8 +70,10 @@ export class WaiterRegistry {
       }
       set.add(waiter);
       this.#size++;
-      if (signal?.aborted) waiter.finish('aborted');
-      else signal?.addEventListener('abort', onAbort, { once: true });
+      if (cancellation) {
+        stopListening = onCancel(cancellation, () => waiter.finish('aborted'));
+        if (stopListening === null) waiter.finish('aborted');
+      }
     });
     return { promise, wake: () => waiter.finish('data') };
   }

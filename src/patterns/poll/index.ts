@@ -27,21 +27,15 @@ export function registerPoll(app: FastifyInstance, hub: Hub): void {
       if (wait === 0) {
         result = await hub.fetch(request.params.topic, { after, limit, epoch });
       } else {
-        const gone = new AbortController();
-        const onClose = (): void => gone.abort();
-        reply.raw.once('close', onClose);
-        try {
-          result = await hub.fetchOrWait(request.params.topic, {
-            after,
-            limit,
-            epoch,
-            waitMs: wait * 1000,
-            signal: gone.signal,
-            transport: 'longpoll',
-          });
-        } finally {
-          reply.raw.off('close', onClose);
-        }
+        // The response's own `close` releases the held request when the client goes away.
+        result = await hub.fetchOrWait(request.params.topic, {
+          after,
+          limit,
+          epoch,
+          waitMs: wait * 1000,
+          signal: reply.raw,
+          transport: 'longpoll',
+        });
         if (result.messages.length > 0) app.metrics.delivered('longpoll', result.messages.length);
       }
       return reply
