@@ -256,6 +256,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
   /** Closes the connection and ends every subscription. */
   close(): void {
     this.#connection.close();
+    this.#http.close();
     for (const subscription of [...this.#subscriptions.values()]) subscription.end();
   }
 

@@ -31,12 +31,19 @@ export interface HttpAnswer<T> {
 }
 
 export class HttpClient {
+  /** Aborted by `close()`: requests in flight (long polls, claims, job watches) end at once. */
+  readonly #closed = new AbortController();
+
   constructor(
     readonly baseUrl: string,
     readonly fetch: FetchFunction,
     readonly tokens: TokenSource,
     readonly timeoutMs: number,
   ) {}
+
+  close(): void {
+    this.#closed.abort();
+  }
 
   url(path: string, query: HttpRequest['query'] = {}): string {
     const params = new URLSearchParams();
@@ -74,7 +81,10 @@ export class HttpClient {
       controller.abort();
     }, timeoutMs);
     const onAbort = (): void => controller.abort();
+    const closed = this.#closed.signal;
+    if (closed.aborted) controller.abort();
     request.signal?.addEventListener('abort', onAbort, { once: true });
+    closed.addEventListener('abort', onAbort, { once: true });
     try {
       const response = await this.fetch(url, {
         method,
@@ -99,7 +109,7 @@ export class HttpClient {
           cause: error,
         });
       }
-      if (request.signal?.aborted)
+      if (request.signal?.aborted || closed.aborted)
         throw new ConnectionClosedError(`${transport} to ${url}: cancelled (the client was closed)`, {
           url,
           transport,
@@ -112,6 +122,7 @@ export class HttpClient {
     } finally {
       clearTimeout(timer);
       request.signal?.removeEventListener('abort', onAbort);
+      closed.removeEventListener('abort', onAbort);
     }
   }
 }

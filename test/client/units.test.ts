@@ -23,17 +23,13 @@ describe('SseParser', () => {
         ': a lone CR waits for the next chunk\n',
       ),
     ).toEqual([
-      { event: 'message', data: '{"a":\n1}', id: '1' },
-      { event: 'gap', data: 'x', id: undefined },
+      { event: 'message', data: '{"a":\n1}' },
+      { event: 'gap', data: 'x' },
     ]);
   });
 
-  test('keeps the retry hint and ignores events without data', () => {
-    const events: SseEventFields[] = [];
-    const parser = new SseParser((event) => events.push(event));
-    parser.feed('retry: 2500\n\nid: 7\n\n');
-    expect(events).toEqual([]);
-    expect(parser.retryMs).toBe(2500);
+  test('dispatches nothing for blocks without data (retry hints, bare ids)', () => {
+    expect(parse('retry: 2500\n\nid: 7\n\n')).toEqual([]);
   });
 });
 
@@ -65,4 +61,28 @@ test('cursor: drops offsets already delivered, moves on gaps, starts over on res
 test("the client's close codes equal the protocol's", () => {
   expect(CLOSE_NORMAL).toBe(CloseCode.Normal);
   expect(CLOSE_UNAUTHORIZED).toBe(CloseCode.Unauthorized);
+});
+
+test('the SDK imports nothing outside src/client and src/protocol (isomorphism)', async () => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const { dirname, join, relative, resolve } = await import('node:path');
+  const root = resolve(import.meta.dirname, '../../src');
+  const files = readdirSync(join(root, 'client'), { recursive: true, encoding: 'utf8' }).filter((f) =>
+    f.endsWith('.ts'),
+  );
+  const outside: string[] = [];
+  let checked = 0;
+  for (const file of files) {
+    const path = join(root, 'client', file);
+    for (const [, specifier] of readFileSync(path, 'utf8').matchAll(
+      /^(?:import|export)\b[^;]*? from '([^']+)'/gms,
+    )) {
+      checked++;
+      const target = relative(root, resolve(dirname(path), specifier!));
+      if (!specifier!.startsWith('.') || !/^(client|protocol)\//.test(target))
+        outside.push(`${file}: ${specifier}`);
+    }
+  }
+  expect(outside).toEqual([]);
+  expect(checked).toBeGreaterThan(50);
 });

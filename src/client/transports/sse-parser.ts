@@ -7,17 +7,12 @@ export interface SseEventFields {
   /** `message` when the event had no `event:` field. */
   event: string;
   data: string;
-  /** The `id:` of this event, if it had one. */
-  id: string | undefined;
 }
 
 export class SseParser {
   #buffer = '';
   #data: string[] = [];
   #event = '';
-  #id: string | undefined;
-  /** The last `retry:` hint in ms. */
-  retryMs: number | undefined;
 
   constructor(readonly onEvent: (event: SseEventFields) => void) {}
 
@@ -48,10 +43,9 @@ export class SseParser {
   #line(line: string): void {
     if (line === '') {
       if (this.#data.length > 0)
-        this.onEvent({ event: this.#event || 'message', data: this.#data.join('\n'), id: this.#id });
+        this.onEvent({ event: this.#event || 'message', data: this.#data.join('\n') });
       this.#data = [];
       this.#event = '';
-      this.#id = undefined;
       return;
     }
     if (line.startsWith(':')) return;
@@ -61,7 +55,7 @@ export class SseParser {
     if (value.startsWith(' ')) value = value.slice(1);
     if (field === 'data') this.#data.push(value);
     else if (field === 'event') this.#event = value;
-    else if (field === 'id' && !value.includes('\0')) this.#id = value;
-    else if (field === 'retry' && /^\d+$/.test(value)) this.retryMs = Number(value);
+    // `id:` and `retry:` are not needed: cursors come from the messages' offsets (and the ready,
+    // gap and reset events), and the client's own backoff decides when to reconnect.
   }
 }
