@@ -2,9 +2,10 @@
  * The SQLite engine, Switchboard's embedded default: one database file in WAL mode with
  * `synchronous=FULL`, so an acknowledged publish survives a crash or power loss.
  *
- * Group commit: appends queue up and are written by one transaction per event-loop turn, so many
- * concurrent publishes share one fsync and are acknowledged together after it. Each append runs in
- * its own savepoint, so one failing request cannot take its neighbours down with it.
+ * Group commit (`write-queue.ts`): appends and every other write queue up and are written by one
+ * transaction per event-loop turn, so many concurrent publishes share one fsync and are acknowledged
+ * together after it. Each write runs in its own savepoint, so one failing request cannot take its
+ * neighbours down with it.
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -53,12 +54,6 @@ interface MessageRow {
   data: string;
 }
 
-interface PendingAppend {
-  request: AppendRequest;
-  resolve: (result: AppendResult) => void;
-  reject: (error: unknown) => void;
-}
-
 const SYNCHRONOUS_FULL = 2;
 
 export const DATABASE_FILE = 'switchboard.db';
@@ -69,61 +64,9 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqliteEngine {
   const signal = new AppendedSignal();
   let db: Database.Database | undefined;
   let statements: ReturnType<typeof prepare> | undefined;
-  let pending: PendingAppend[] = [];
-  let flushScheduled = false;
-  const flushing: Promise<void> = Promise.resolve();
-
   const open = (): { db: Database.Database; statements: ReturnType<typeof prepare> } => {
     if (!db || !statements) throw new Error(`SQLite engine at ${file} is not open`);
     return { db, statements };
-  };
-
-  const flush = (): void => {
-    flushScheduled = false;
-    const batch = pending;
-    pending = [];
-    if (batch.length === 0) return;
-    let handle: ReturnType<typeof open>;
-    try {
-      handle = open();
-    } catch (error) {
-      for (const item of batch) item.reject(error);
-      return;
-    }
-    const results: Array<{ ok: true; value: AppendResult } | { ok: false; error: unknown }> = [];
-    const appendOne = handle.db.transaction((request: AppendRequest) =>
-      applyAppend(handle.statements, request),
-    );
-    try {
-      handle.db.transaction(() => {
-        for (const item of batch) {
-          try {
-            results.push({ ok: true, value: appendOne(item.request) });
-          } catch (error) {
-            results.push({ ok: false, error });
-          }
-        }
-      })();
-    } catch (error) {
-      for (const item of batch) item.reject(error);
-      return;
-    }
-    // Committed (and fsynced): acknowledge everyone, then wake readers.
-    const grown = new Map<string, number>();
-    batch.forEach((item, i) => {
-      const result = results[i]!;
-      if (result.ok) {
-        item.resolve(result.value);
-        if (result.value.outcomes.some((o) => !o.duplicate)) grown.set(item.request.topic, result.value.last);
-      } else item.reject(result.error);
-    });
-    for (const [topic, last] of grown) signal.emit(topic, last);
-  };
-
-  const scheduleFlush = (): void => {
-    if (flushScheduled) return;
-    flushScheduled = true;
-    setImmediate(flush);
   };
 
   const readState = (topic: string): LogState => {
@@ -131,23 +74,19 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqliteEngine {
     return row ? { epoch: row.epoch, floor: row.floor, last: row.last } : { epoch: null, floor: 0, last: 0 };
   };
 
-  const groups = createSqliteGroupStore({
+  // Every write (appends, group steps, jobs, webhooks) goes through one queue: one transaction and
+  // one fsync per event-loop turn for all of them, each write in its own savepoint.
+  const writes = createWriteQueue({
     database: () => open().db,
     appendInTransaction: (request) => applyAppend(open().statements, request),
     emitAppended: (topic, last) => signal.emit(topic, last),
   });
-
-  // Jobs and webhooks share one write queue (group commit), like groups have theirs.
-  const jobWrites = createWriteQueue({
-    database: () => open().db,
-    appendInTransaction: (request) => applyAppend(open().statements, request),
-    emitAppended: (topic, last) => signal.emit(topic, last),
-  });
+  const groups = createSqliteGroupStore(writes);
 
   return {
     ...groups.store,
-    ...createSqliteJobStore(jobWrites),
-    ...createSqliteWebhookStore(jobWrites),
+    ...createSqliteJobStore(writes),
+    ...createSqliteWebhookStore(writes),
     name: 'sqlite',
     location: file,
 
@@ -181,10 +120,7 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqliteEngine {
 
     async close() {
       if (!db) return;
-      await flushing;
-      flush();
-      groups.flushNow();
-      jobWrites.flushNow();
+      writes.flushNow();
       db.close();
       db = undefined;
       statements = undefined;
@@ -203,15 +139,7 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqliteEngine {
     },
 
     append(request: AppendRequest): Promise<AppendResult> {
-      try {
-        open();
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      return new Promise((resolvePromise, reject) => {
-        pending.push({ request, resolve: resolvePromise, reject });
-        scheduleFlush();
-      });
+      return writes.write((context) => context.append(request));
     },
 
     async read(topic: string, after: number, limit: number): Promise<ReadResult> {

@@ -1,6 +1,6 @@
 /**
- * Group commit for the SQLite engine's job and webhook writes, as `groups.ts` does for groups:
- * every write queued during one event-loop turn runs in one transaction, each in its own savepoint
+ * Group commit for every SQLite write (appends, group steps, jobs, webhooks): every write queued
+ * during one event-loop turn runs in one transaction, each in its own savepoint
  * (one failing write cannot take its neighbours down), and all are answered after the commit — one
  * fsync with synchronous=FULL. Status messages appended inside a write wake their readers only
  * after that commit.
