@@ -16,6 +16,7 @@ import type { Scenario, ScenarioContext, ScenarioOutcome } from './lib/scenario.
 import { BENCH_SERVER_ENV, stopAllServers } from './lib/server.js';
 import { verdict } from './lib/table.js';
 import { fanoutFloorScenario, fanoutSseScenario, fanoutWsScenario } from './scenarios/fanout.js';
+import { groupsScenario } from './scenarios/groups.js';
 import { idleMemoryScenario } from './scenarios/idle-memory.js';
 import { latencyScenario } from './scenarios/latency.js';
 import { longpollScenario } from './scenarios/longpoll.js';
@@ -29,6 +30,7 @@ const SCENARIOS: Scenario[] = [
   fanoutFloorScenario,
   latencyScenario,
   idleMemoryScenario,
+  groupsScenario,
 ];
 
 function usage(): string {

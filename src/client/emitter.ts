@@ -31,7 +31,9 @@ export class Emitter<Events extends object> {
   protected emit<K extends keyof Events>(name: K, event: Events[K]): void {
     const set = this.#listeners.get(name);
     if (set === undefined) return;
-    for (const listener of [...set]) {
+    // No copy per call (this runs once per delivered message); a Set iterates safely while
+    // listeners remove themselves.
+    for (const listener of set) {
       try {
         (listener as Listener<Events[K]>)(event);
       } catch (error) {
