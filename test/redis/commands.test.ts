@@ -84,8 +84,13 @@ describe.skipIf(!redisServerAvailable())('Redis commands per published message',
       ].join('\n'),
     );
     expect(plain.evalsha).toBe(1); // one round trip per publish
-    expect(plain).toMatchObject({ hmget: 1, xadd: 1, hset: 1, publish: 1, total: 5 });
-    expect(keyed).toMatchObject({ evalsha: 1, hget: 1, zadd: 1, hset: 2, total: 8 });
+    expect(plain).toMatchObject({ hmget: 1, xadd: 1, hset: 1, publish: 1 });
+    expect(keyed).toMatchObject({ evalsha: 1, hget: 1, zadd: 1, hset: 2 });
+    // Totals: the background job/webhook scans add a few commands per run, not per message.
+    expect(plain.total).toBeGreaterThanOrEqual(5);
+    expect(plain.total).toBeLessThan(5.1);
+    expect(keyed.total).toBeGreaterThanOrEqual(8);
+    expect(keyed.total).toBeLessThan(8.1);
     // The append, plus the long poll's own reads (first look, re-check once held, read when woken).
     expect(withReader.evalsha).toBeLessThanOrEqual(3);
   });
