@@ -2,7 +2,7 @@
  * `npm run bench [-- scenario…]`: runs the benchmark scenarios in order, prints a table per scenario,
  * writes bench/results/<scenario>.json, and ends with one line per target.
  *
- *   npm run bench                      every scenario (about 5 minutes on a 2-core machine)
+ *   npm run bench                      every scenario (about 6–7 minutes on a 2-core machine)
  *   npm run bench -- publish longpoll  only these
  *   npm run bench -- --list            what there is
  *
@@ -18,9 +18,11 @@ import { verdict } from './lib/table.js';
 import { fanoutFloorScenario, fanoutSseScenario, fanoutWsScenario } from './scenarios/fanout.js';
 import { groupsScenario } from './scenarios/groups.js';
 import { idleMemoryScenario } from './scenarios/idle-memory.js';
+import { jobsScenario } from './scenarios/jobs.js';
 import { latencyScenario } from './scenarios/latency.js';
 import { longpollScenario } from './scenarios/longpoll.js';
 import { publishScenario } from './scenarios/publish.js';
+import { redisScenario } from './scenarios/redis.js';
 
 const SCENARIOS: Scenario[] = [
   publishScenario,
@@ -31,6 +33,8 @@ const SCENARIOS: Scenario[] = [
   latencyScenario,
   idleMemoryScenario,
   groupsScenario,
+  jobsScenario,
+  redisScenario,
 ];
 
 function usage(): string {

@@ -39,6 +39,11 @@ export interface RigOptions {
   subscribers: number;
   workers: number;
   topic: string;
+  /**
+   * Subscribers spread over these servers (worker i on `subscriberServers[i % n]`; nodes sharing one
+   * Redis); the publisher still uses `server`. Server CPU then sums over all of them.
+   */
+  subscriberServers?: RunningServer[];
 }
 
 export type RigStart = { rig: FanoutRig; unavailable?: undefined } | { rig?: undefined; unavailable: string };
@@ -79,8 +84,10 @@ export class FanoutRig {
     const created = await post(pool, messagesPath(options.topic), publishBody(100));
     if (created.status !== 201)
       throw new Error(`${options.label}: publish answered ${created.status} ${created.text}`);
+    const spread = options.subscriberServers ?? [];
     const { group, opened } = await SubscriberGroup.start({
       url: options.server.url,
+      ...(spread.length ? { urls: spread.map((s) => s.url) } : {}),
       transport: options.transport,
       topic: options.topic,
       connections: options.subscribers,
@@ -92,7 +99,20 @@ export class FanoutRig {
       await pool.close();
       return { unavailable: opened.errors.join('; ') || 'no subscriber could connect' };
     }
-    await waitForSubscribers(options.server.url, options.topic, opened.ok);
+    if (spread.length === 0) await waitForSubscribers(options.server.url, options.topic, opened.ok);
+    else {
+      // Each node counts its own subscribers: wait for each node's share.
+      const per = Math.ceil(options.subscribers / options.workers);
+      const expected = new Map<RunningServer, number>();
+      for (let i = 0; i < options.workers; i++) {
+        const node = spread[i % spread.length]!;
+        const share = Math.max(0, Math.min(per, options.subscribers - i * per));
+        expected.set(node, (expected.get(node) ?? 0) + share);
+      }
+      await Promise.all(
+        [...expected].map(([node, n]) => waitForSubscribers(node.url, options.topic, Math.min(n, opened.ok))),
+      );
+    }
     return { rig: new FanoutRig(options, group, pool, opened.ok, opened.errors) };
   }
 
@@ -106,7 +126,9 @@ export class FanoutRig {
     const deliveries0 = this.group.total;
     const sent0 = this.#sent;
     const errors0 = this.#errors;
-    const cpu0 = server.cpuSeconds();
+    const cpuServers = [...new Set([server, ...(this.options.subscriberServers ?? [])])];
+    const serverCpu = (): number => cpuServers.reduce((sum, s) => sum + s.cpuSeconds(), 0);
+    const cpu0 = serverCpu();
     const clientCpu0 = this.group.pids.map(safeCpu);
     let lastProgress = performance.now();
     let lastTotal = deliveries0;
@@ -123,7 +145,7 @@ export class FanoutRig {
     }
     const seconds = (performance.now() - t0) / 1000;
     const deliveries = this.group.total - deliveries0;
-    const cpu = server.cpuSeconds() - cpu0;
+    const cpu = serverCpu() - cpu0;
     const clientCpu = this.group.pids.map(safeCpu).reduce((sum, value, i) => sum + value - clientCpu0[i]!, 0);
     const messages = this.#sent - sent0;
     this.#running = false;

@@ -18,7 +18,10 @@ class GroupWorker {
   fatal: string | undefined;
 
   constructor() {
-    this.child = fork(WORKER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child = fork(WORKER, [], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     this.child.on('message', (message: GroupWorkerMessage) => {
       if (message.type === 'progress') {
         this.processed = message.processed;
@@ -42,7 +45,10 @@ class GroupWorker {
 
   next<T extends GroupWorkerMessage['type']>(type: T, timeoutMs: number): Promise<Of<T>> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`group worker sent no "${type}" in ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`group worker sent no "${type}" in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.#waiters.push({
         type,
         resolve: (message) => {

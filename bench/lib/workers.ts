@@ -26,6 +26,8 @@ interface WorkerState {
 
 export interface SubscriberGroupOptions {
   url: string;
+  /** Worker i connects to `urls[i % urls.length]` instead of `url` (subscribers spread over nodes). */
+  urls?: string[];
   transport: Transport;
   topic: string;
   connections: number;
@@ -82,11 +84,11 @@ export class SubscriberGroup {
     for (const state of states) group.#attach(state);
     await Promise.all(states.map((state) => group.#next(state, 'ready', 30_000)));
     const answers = await Promise.all(
-      states.map((state) => {
+      states.map((state, index) => {
         const waiting = group.#next(state, 'opened', 120_000);
         group.#send(state, {
           type: 'open',
-          url: options.url,
+          url: options.urls?.length ? options.urls[index % options.urls.length]! : options.url,
           transport: options.transport,
           topic: options.topic,
           connections: state.connections,

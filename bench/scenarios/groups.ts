@@ -7,7 +7,7 @@
  * attempt 2. No target in the issue.
  */
 import type { Pool } from 'undici';
-import { type GroupMembers as Members, GroupMembers, measureRedelivery } from '../lib/group-members.js';
+import { GroupMembers, type GroupMembers as Members, measureRedelivery } from '../lib/group-members.js';
 import { createPool, getJson, messagesPath, post, publishBody } from '../lib/http.js';
 import type { Scenario, ScenarioOutcome } from '../lib/scenario.js';
 import { sleep } from '../lib/scenario.js';
@@ -17,7 +17,7 @@ import { fmt, ms, printTable } from '../lib/table.js';
 import type { MemberKind } from '../workers/group-member.js';
 
 const ENGINES: EngineName[] = ['sqlite', 'memory'];
-const BACKLOG = 2_000;
+const BACKLOG = 8_000;
 const MAX_DRAIN_MS = 8_000;
 const REDELIVERY_ROUNDS = 10;
 
@@ -59,7 +59,8 @@ async function publishBacklog(pool: Pool, topic: string, count: number): Promise
     while (next < count) {
       next++;
       const result = await post(pool, path, body);
-      if (result.status !== 201) throw new Error(`publish: HTTP ${result.status} ${result.text.slice(0, 200)}`);
+      if (result.status !== 201)
+        throw new Error(`publish: HTTP ${result.status} ${result.text.slice(0, 200)}`);
       last = Math.max(last, (JSON.parse(result.text) as { offset: number }).offset);
     }
   };
@@ -125,7 +126,8 @@ async function drain(server: RunningServer, pool: Pool, engine: EngineName, test
 
 export const groupsScenario: Scenario = {
   name: 'groups',
-  description: 'consumer groups: msgs/s claim → ack with 1/4/16 WebSocket and 4 HTTP members; redelivery latency',
+  description:
+    'consumer groups: msgs/s claim → ack with 1/4/16 WebSocket and 4 HTTP members; redelivery latency',
   async run(context): Promise<ScenarioOutcome> {
     const rows: Row[] = [];
     const redelivery: Array<{ engine: EngineName; first: Summary; all: Summary; errors: string[] }> = [];
@@ -141,7 +143,8 @@ export const groupsScenario: Scenario = {
             `groups: ${engine} ${testCase.members} ${testCase.kind}: ${fmt(row.messagesPerSecond)} msg/s` +
               (row.complete ? '' : ` (committed ${row.committed} of ${BACKLOG} in ${MAX_DRAIN_MS / 1000} s)`),
           );
-          for (const error of row.errors) notes.push(`${engine}/${testCase.members} ${testCase.kind}: ${error}`);
+          for (const error of row.errors)
+            notes.push(`${engine}/${testCase.members} ${testCase.kind}: ${error}`);
         }
         const probe = await measureRedelivery(server.url, 'groups-redelivery', REDELIVERY_ROUNDS);
         redelivery.push({
@@ -155,14 +158,24 @@ export const groupsScenario: Scenario = {
       } finally {
         await pool.close();
         if (server.crashed) notes.push(server.crashed);
-        if (server.problems.length) notes.push(`${server.label} logged: ${server.problems.slice(0, 5).join(' | ')}`);
+        if (server.problems.length)
+          notes.push(`${server.label} logged: ${server.problems.slice(0, 5).join(' | ')}`);
         await server.stop();
       }
     }
 
     printTable({
       title: `groups — backlog of ${fmt(BACKLOG)} messages drained by the group (claim → ack until committed = last)`,
-      headers: ['engine', 'members', 'msgs/s', 'seconds', 'done', 'redelivered', 'duplicates', 'server CPU µs/msg'],
+      headers: [
+        'engine',
+        'members',
+        'msgs/s',
+        'seconds',
+        'done',
+        'redelivered',
+        'duplicates',
+        'server CPU µs/msg',
+      ],
       rows: rows.map((r) => [
         r.engine,
         `${r.members} ${r.kind === 'ws' ? 'WebSocket' : 'HTTP long-poll'}`,
@@ -180,7 +193,14 @@ export const groupsScenario: Scenario = {
     });
     printTable({
       title: `groups — redelivery after a WebSocket member dies holding 16 messages (${REDELIVERY_ROUNDS} rounds)`,
-      headers: ['engine', 'first attempt-2 p50 ms', 'p99 ms', 'max ms', 'all 16 redelivered p50 ms', 'rounds ok'],
+      headers: [
+        'engine',
+        'first attempt-2 p50 ms',
+        'p99 ms',
+        'max ms',
+        'all 16 redelivered p50 ms',
+        'rounds ok',
+      ],
       rows: redelivery.map((r) => [
         r.engine,
         ms(r.first.p50),
@@ -189,7 +209,9 @@ export const groupsScenario: Scenario = {
         ms(r.all.p50),
         `${r.first.count}/${REDELIVERY_ROUNDS}`,
       ]),
-      notes: ['Time from the member socket being destroyed (no close frame) to the other member receiving attempt 2.'],
+      notes: [
+        'Time from the member socket being destroyed (no close frame) to the other member receiving attempt 2.',
+      ],
     });
     const ws16 = rows.filter((r) => r.kind === 'ws' && r.members === 16);
     return {

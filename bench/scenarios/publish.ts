@@ -17,7 +17,7 @@ const RUNS = 3;
 const WARMUP_MS = 1_000;
 const RUN_MS = 1_500;
 
-interface RunResult {
+export interface RunResult {
   publishesPerSecond: number;
   latencyUs: Summary;
   errors: number;
@@ -26,7 +26,7 @@ interface RunResult {
 }
 
 /** `concurrency` clients, each publishing as soon as its previous publish was answered. */
-async function closedLoop(
+export async function closedLoop(
   pool: Pool,
   server: RunningServer,
   concurrency: number,

@@ -194,9 +194,7 @@ async function go(): Promise<void> {
   running = true;
   progressTimer = setInterval(() => send({ type: 'progress', processed, redelivered }), 50);
   if (command.kind === 'ws') {
-    await Promise.all(
-      sockets.map((ws) => startWsMember(ws, command.topic, command.group, command.window)),
-    );
+    await Promise.all(sockets.map((ws) => startWsMember(ws, command.topic, command.group, command.window)));
   } else {
     for (let i = 0; i < command.members; i++) loops.push(httpMember(i));
   }
@@ -241,7 +239,7 @@ function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {
 async function redelivery(command: Extract<GroupWorkerCommand, { type: 'redelivery' }>): Promise<void> {
   const firstUs: number[] = [];
   const allUs: number[] = [];
-  running = true;
+  // `running` stays false: the member deaths here are intended, not errors.
   for (let round = 0; round < command.rounds; round++) {
     const topic = `${command.topic}-${round}`;
     const group = 'redelivery';
@@ -277,7 +275,6 @@ async function redelivery(command: Extract<GroupWorkerCommand, { type: 'redelive
     else error(`round ${round}: member B got ${again} of ${command.window} redeliveries in 5 s`);
     b.close();
   }
-  running = false;
   send({ type: 'redelivery', firstUs, allUs, errors });
 }
 
