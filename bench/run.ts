@@ -2,7 +2,7 @@
  * `npm run bench [-- scenario…]`: runs the benchmark scenarios in order, prints a table per scenario,
  * writes bench/results/<scenario>.json, and ends with one line per target.
  *
- *   npm run bench                      every scenario (about 6–7 minutes on a 2-core machine)
+ *   npm run bench                      every scenario (about 5 minutes on a 2-core machine)
  *   npm run bench -- publish longpoll  only these
  *   npm run bench -- --list            what there is
  *

@@ -362,7 +362,8 @@ export const jobsScenario: Scenario = {
       headlines: results.map(
         (r) =>
           `${r.engine}: ${fmt(r.throughput.jobsPerSecond)} jobs/s, webhook ${fmt(r.webhook.deliveriesPerSecond)} deliveries/s, ` +
-          `callback delay p50 ${ms(r.callbacks.afterAnswerUs.p50)} / p99 ${ms(r.callbacks.afterAnswerUs.p99)} ms`,
+          `callback p50/p99 ${ms(r.callbacks.afterSendUs.p50)} / ${ms(r.callbacks.afterSendUs.p99)} ms after \`complete\` was sent ` +
+          `(${ms(r.callbacks.afterAnswerUs.p50)} / ${ms(r.callbacks.afterAnswerUs.p99)} ms after its answer)`,
       ),
       notes: [...new Set(notes)],
       json: { workers: WORKERS, submitters: SUBMITTERS, throughputMs: THROUGHPUT_MS, results },
