@@ -131,6 +131,21 @@ describe.each(ENGINE_FIXTURES)('engine contract: $name', ({ fixture: makeFixture
     expect(next.outcomes[0]!.offset).toBe(6);
   });
 
+  it('keeps exact retention over many trims (long-lived full logs)', async () => {
+    const retention = { maxCount: 50, maxAgeMs: RETENTION.maxAgeMs };
+    for (let batch = 0; batch < 30; batch++) {
+      const entries = Array.from({ length: 100 }, (_, i) => entry(batch * 100 + i + 1));
+      await engine.append(request('long', entries, T0, { retention }));
+    }
+    const read = await engine.read('long', 0, 1000);
+    expect(read).toMatchObject({ floor: 2950, last: 3000 });
+    expect(read.messages.map((m) => m.offset)).toEqual(Array.from({ length: 50 }, (_, i) => 2951 + i));
+    expect(read.messages.map((m) => m.data)).toEqual(Array.from({ length: 50 }, (_, i) => String(2951 + i)));
+    expect((await engine.read('long', 2990, 5)).messages.map((m) => m.offset)).toEqual([
+      2991, 2992, 2993, 2994, 2995,
+    ]);
+  });
+
   it('trims by age on sweep', async () => {
     await engine.append(request('age', [entry(1)], T0));
     await engine.append(request('age', [entry(2)], T0 + 10_000));

@@ -10,8 +10,10 @@ import type { GroupStore } from '../group-store.js';
 /** What the groups need from the memory engine's logs. */
 export interface MemoryLogAccess {
   state(topic: string): LogState;
-  /** Retained messages of the topic, oldest first (`messages[i].offset === floor + 1 + i`). */
-  messages(topic: string): readonly StoredMessage[];
+  /** The retained message at `offset`, if any. */
+  messageAt(topic: string, offset: number): StoredMessage | undefined;
+  /** Retained messages with offset > after, oldest first, at most `limit`. */
+  messagesAfter(topic: string, after: number, limit: number): StoredMessage[];
   /** The engine's synchronous append (it wakes readers itself). */
   append(request: AppendRequest): AppendResult;
   assertOpen(): void;
@@ -54,12 +56,10 @@ export function createMemoryGroupStore(logs: MemoryLogAccess): GroupStore {
     listGroups: (topic) => [...(byTopic.get(topic)?.values() ?? [])].map((g) => g.record),
     logState: (topic) => logs.state(topic),
     message(topic, offset) {
-      const { floor } = logs.state(topic);
-      return logs.messages(topic)[offset - floor - 1];
+      return logs.messageAt(topic, offset);
     },
     messagesAfter(topic, after, limit) {
-      const start = Math.max(0, after - logs.state(topic).floor);
-      return logs.messages(topic).slice(start, start + limit);
+      return logs.messagesAfter(topic, after, limit);
     },
     dueEntries(topic, group, now, limit) {
       return [...pendingOf(topic, group).values()]

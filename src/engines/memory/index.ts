@@ -22,8 +22,13 @@ import { createMemoryWebhookStore } from './webhooks.js';
 
 interface MemoryLog {
   epoch: string;
-  /** Retained messages; messages[i].offset === floor + 1 + i. */
+  /**
+   * Retained messages from index `head` on: messages[head + i].offset === floor + 1 + i. Trimming
+   * moves `head` (O(1)); the dead prefix is dropped once it is half the array (amortized O(1)), so
+   * a full log does not pay an O(retention) splice on every append.
+   */
   messages: StoredMessage[];
+  head: number;
   floor: number;
   last: number;
   /** Idempotency key → outcome, in insertion (= time) order. */
@@ -37,12 +42,21 @@ export function createMemoryEngine(): Engine {
   const signal = new AppendedSignal();
   let closed = false;
 
+  const retainedAfter = (log: MemoryLog, after: number, limit: number): StoredMessage[] => {
+    const start = log.head + Math.max(0, after - log.floor);
+    return log.messages.slice(start, start + limit);
+  };
+
   const stateOf = (log: MemoryLog): LogState => ({ epoch: log.epoch, floor: log.floor, last: log.last });
 
   const trimFront = (log: MemoryLog, count: number): void => {
     if (count <= 0) return;
-    log.messages.splice(0, count);
+    log.head += count;
     log.floor += count;
+    if (log.head >= 1_024 && log.head * 2 >= log.messages.length) {
+      log.messages = log.messages.slice(log.head);
+      log.head = 0;
+    }
   };
 
   const assertOpen = (): void => {
@@ -54,7 +68,7 @@ export function createMemoryEngine(): Engine {
     const { topic, entries, now, dedupeWindowMs, retention } = request;
     let log = logs.get(topic);
     if (!log) {
-      log = { epoch: newEpoch(), messages: [], floor: 0, last: 0, dedupe: new Map() };
+      log = { epoch: newEpoch(), messages: [], head: 0, floor: 0, last: 0, dedupe: new Map() };
       logs.set(topic, log);
     }
     const outcomes: AppendOutcome[] = [];
@@ -74,7 +88,7 @@ export function createMemoryEngine(): Engine {
       }
       outcomes.push(outcome);
     }
-    trimFront(log, log.messages.length - retention.maxCount);
+    trimFront(log, log.messages.length - log.head - retention.maxCount);
     const result: AppendResult = { ...stateOf(log), epoch: log.epoch, outcomes };
     const last = log.last;
     if (outcomes.some((o) => !o.duplicate)) queueMicrotask(() => signal.emit(topic, last));
@@ -86,7 +100,14 @@ export function createMemoryEngine(): Engine {
       const log = logs.get(topic);
       return log ? stateOf(log) : { ...EMPTY };
     },
-    messages: (topic) => logs.get(topic)?.messages ?? [],
+    messageAt: (topic, offset) => {
+      const log = logs.get(topic);
+      return log && offset > log.floor ? log.messages[log.head + offset - log.floor - 1] : undefined;
+    },
+    messagesAfter: (topic, after, limit) => {
+      const log = logs.get(topic);
+      return log ? retainedAfter(log, after, limit) : [];
+    },
     append: appendNow,
     assertOpen,
   });
@@ -116,8 +137,7 @@ export function createMemoryEngine(): Engine {
       assertOpen();
       const log = logs.get(topic);
       if (!log) return { ...EMPTY, messages: [] };
-      const start = Math.max(0, after - log.floor);
-      return { ...stateOf(log), messages: log.messages.slice(start, start + limit) };
+      return { ...stateOf(log), messages: retainedAfter(log, after, limit) };
     },
 
     async state(topic: string): Promise<LogState> {
@@ -141,7 +161,9 @@ export function createMemoryEngine(): Engine {
       for (const [topic, log] of logs) {
         const oldest = now - retentionFor(topic).maxAgeMs;
         let expired = 0;
-        while (expired < log.messages.length && log.messages[expired]!.time < oldest) expired++;
+        while (log.head + expired < log.messages.length && log.messages[log.head + expired]!.time < oldest) {
+          expired++;
+        }
         trimFront(log, expired);
         for (const [key, outcome] of log.dedupe) {
           if (outcome.time >= now - dedupeWindowMs) break;
