@@ -2,7 +2,7 @@
  * `npm run bench [-- scenario…]`: runs the benchmark scenarios in order, prints a table per scenario,
  * writes bench/results/<scenario>.json, and ends with one line per target.
  *
- *   npm run bench                      every scenario (about 5 minutes on a 2-core machine)
+ *   npm run bench                      every scenario (about 6 minutes on a 2-core machine)
  *   npm run bench -- publish longpoll  only these
  *   npm run bench -- --list            what there is
  *
@@ -15,18 +15,21 @@ import { writeResult } from './lib/results.js';
 import type { Scenario, ScenarioContext, ScenarioOutcome } from './lib/scenario.js';
 import { BENCH_SERVER_ENV, stopAllServers } from './lib/server.js';
 import { verdict } from './lib/table.js';
+import { authCostScenario } from './scenarios/auth-cost.js';
 import { fanoutFloorScenario, fanoutSseScenario, fanoutWsScenario } from './scenarios/fanout.js';
 import { groupsScenario } from './scenarios/groups.js';
 import { idleMemoryScenario } from './scenarios/idle-memory.js';
 import { jobsScenario } from './scenarios/jobs.js';
 import { latencyScenario } from './scenarios/latency.js';
 import { longpollScenario } from './scenarios/longpoll.js';
+import { longpollFloorScenario } from './scenarios/longpoll-floor.js';
 import { publishScenario } from './scenarios/publish.js';
 import { redisScenario } from './scenarios/redis.js';
 
 const SCENARIOS: Scenario[] = [
   publishScenario,
   longpollScenario,
+  longpollFloorScenario,
   fanoutWsScenario,
   fanoutSseScenario,
   fanoutFloorScenario,
@@ -34,6 +37,7 @@ const SCENARIOS: Scenario[] = [
   idleMemoryScenario,
   groupsScenario,
   jobsScenario,
+  authCostScenario,
   redisScenario,
 ];
 
@@ -42,7 +46,7 @@ function usage(): string {
     'usage: npm run bench [-- <scenario>...]',
     '',
     'scenarios (in the order they run):',
-    ...SCENARIOS.map((s) => `  ${s.name.padEnd(12)} ${s.description}`),
+    ...SCENARIOS.map((s) => `  ${s.name.padEnd(14)} ${s.description}`),
   ].join('\n');
 }
 

@@ -5,7 +5,7 @@
  * take turns (A/B interleaved windows), which is how fanout-floor compares Switchboard with the floor.
  */
 import type { Pool } from 'undici';
-import { createPool, messagesPath, post, publishBody } from './http.js';
+import { authHeaders, createPool, messagesPath, post, publishBody } from './http.js';
 import { cpuSeconds } from './proc.js';
 import type { Transport } from './protocol.js';
 import { sleep, waitUntil } from './scenario.js';
@@ -44,6 +44,11 @@ export interface RigOptions {
    * Redis); the publisher still uses `server`. Server CPU then sums over all of them.
    */
   subscriberServers?: RunningServer[];
+  /**
+   * JWT for a server run with `--auth token`: the publisher sends `Authorization: Bearer …`, the
+   * subscribers `?token=`.
+   */
+  token?: string;
 }
 
 export type RigStart = { rig: FanoutRig; unavailable?: undefined } | { rig?: undefined; unavailable: string };
@@ -54,6 +59,7 @@ export class FanoutRig {
   readonly #pool: Pool;
   readonly #body = publishBody(100);
   readonly #path: string;
+  readonly #headers: Record<string, string>;
   readonly connected: number;
   readonly openErrors: string[];
   #sent = 0;
@@ -73,6 +79,7 @@ export class FanoutRig {
     this.group = group;
     this.#pool = pool;
     this.#path = messagesPath(options.topic);
+    this.#headers = authHeaders(options.token);
     this.connected = connected;
     this.openErrors = errors;
     group.onProgress(() => this.#fill());
@@ -81,7 +88,12 @@ export class FanoutRig {
   static async start(options: RigOptions): Promise<RigStart> {
     const pool = createPool(options.server.url, MAX_IN_FLIGHT);
     // Create the topic first so subscribers attach to an existing log and topic stats answer.
-    const created = await post(pool, messagesPath(options.topic), publishBody(100));
+    const created = await post(
+      pool,
+      messagesPath(options.topic),
+      publishBody(100),
+      authHeaders(options.token),
+    );
     if (created.status !== 201)
       throw new Error(`${options.label}: publish answered ${created.status} ${created.text}`);
     const spread = options.subscriberServers ?? [];
@@ -93,13 +105,15 @@ export class FanoutRig {
       connections: options.subscribers,
       workers: options.workers,
       measure: 'count',
+      ...(options.token === undefined ? {} : { token: options.token }),
     });
     if (opened.unavailable || opened.ok === 0) {
       await group.close();
       await pool.close();
       return { unavailable: opened.errors.join('; ') || 'no subscriber could connect' };
     }
-    if (spread.length === 0) await waitForSubscribers(options.server.url, options.topic, opened.ok);
+    if (spread.length === 0)
+      await waitForSubscribers(options.server.url, options.topic, opened.ok, options.token);
     else {
       // Each node counts its own subscribers: wait for each node's share.
       const per = Math.ceil(options.subscribers / options.workers);
@@ -110,7 +124,9 @@ export class FanoutRig {
         expected.set(node, (expected.get(node) ?? 0) + share);
       }
       await Promise.all(
-        [...expected].map(([node, n]) => waitForSubscribers(node.url, options.topic, Math.min(n, opened.ok))),
+        [...expected].map(([node, n]) =>
+          waitForSubscribers(node.url, options.topic, Math.min(n, opened.ok), options.token),
+        ),
       );
     }
     return { rig: new FanoutRig(options, group, pool, opened.ok, opened.errors) };
@@ -183,7 +199,7 @@ export class FanoutRig {
     while (this.#inFlight < MAX_IN_FLIGHT && this.#sent - min < WINDOW) {
       this.#sent++;
       this.#inFlight++;
-      post(this.#pool, this.#path, this.#body).then(
+      post(this.#pool, this.#path, this.#body, this.#headers).then(
         (result) => {
           this.#inFlight--;
           if (result.status !== 201) this.#fail(`HTTP ${result.status} ${result.text.slice(0, 200)}`);
@@ -218,11 +234,18 @@ function safeCpu(pid: number): number {
  * Waits until the server's topic stats count `expected` subscribers (any transport). Servers that do
  * not count them yet get a short grace period instead.
  */
-export async function waitForSubscribers(baseUrl: string, topic: string, expected: number): Promise<boolean> {
+export async function waitForSubscribers(
+  baseUrl: string,
+  topic: string,
+  expected: number,
+  token?: string,
+): Promise<boolean> {
   const counted = await waitUntil(
     async () => {
       try {
-        const response = await fetch(`${baseUrl}/v1/topics/${encodeURIComponent(topic)}`);
+        const response = await fetch(`${baseUrl}/v1/topics/${encodeURIComponent(topic)}`, {
+          headers: authHeaders(token),
+        });
         const stats = (await response.json()) as { subscribers?: Record<string, number> };
         const total = Object.values(stats.subscribers ?? {}).reduce((sum, n) => sum + n, 0);
         return total >= expected;

@@ -36,17 +36,22 @@ function uncorkAll(): void {
   corked.length = 0;
 }
 
-/** Writes `chunk` to `socket`, corked until the end of the current event-loop turn. */
-export function write(socket: Socket, chunk: Buffer): void {
+/** Corks `socket` until the end of the current event-loop turn (once per turn). */
+export function corkUntilTurnEnd(socket: Socket): void {
   if (socket.writableCorked === 0) {
     socket.cork();
     corked.push(socket);
   }
-  socket.write(chunk);
   if (!uncorkScheduled) {
     uncorkScheduled = true;
     setImmediate(uncorkAll);
   }
+}
+
+/** Writes `chunk` to `socket`, corked until the end of the current event-loop turn. */
+export function write(socket: Socket, chunk: Buffer): void {
+  corkUntilTurnEnd(socket);
+  socket.write(chunk);
 }
 
 function send(response: ServerResponse, status: number, body: string): void {

@@ -37,11 +37,21 @@ export interface PostResult {
   text: string;
 }
 
-export async function post(dispatcher: Dispatcher, path: string, body: string): Promise<PostResult> {
+/** `Authorization: Bearer …` for a server run with `--auth token`; nothing without a token. */
+export function authHeaders(token: string | undefined): Record<string, string> {
+  return token === undefined ? {} : { authorization: `Bearer ${token}` };
+}
+
+export async function post(
+  dispatcher: Dispatcher,
+  path: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<PostResult> {
   const response = await dispatcher.request({
     path,
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body,
   });
   return { status: response.statusCode, text: await response.body.text() };
@@ -75,11 +85,12 @@ export interface Availability {
 }
 
 /** Is `GET /v1/topics/{topic}/events` there? (404 or anything but an event stream → no) */
-export async function probeSse(baseUrl: string): Promise<Availability> {
+export async function probeSse(baseUrl: string, token?: string): Promise<Availability> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), 3_000);
+  const query = token === undefined ? '' : `?token=${encodeURIComponent(token)}`;
   try {
-    const response = await request(`${baseUrl}/v1/topics/bench-probe/events`, {
+    const response = await request(`${baseUrl}/v1/topics/bench-probe/events${query}`, {
       headers: { accept: 'text/event-stream' },
       signal: controller.signal,
     });
@@ -95,10 +106,11 @@ export async function probeSse(baseUrl: string): Promise<Availability> {
   }
 }
 
-/** Is `GET /v1/ws` there, and does a subscribe op get an ok reply? */
-export function probeWs(wsUrl: string): Promise<Availability> {
+/** Is `GET /v1/ws` there, and does a subscribe op get an ok reply? (`token` goes in `?token=`) */
+export function probeWs(wsUrl: string, token?: string): Promise<Availability> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(`${wsUrl}/v1/ws`, { perMessageDeflate: false });
+    const query = token === undefined ? '' : `?token=${encodeURIComponent(token)}`;
+    const ws = new WebSocket(`${wsUrl}/v1/ws${query}`, { perMessageDeflate: false });
     const done = (result: Availability): void => {
       clearTimeout(timer);
       ws.removeAllListeners();

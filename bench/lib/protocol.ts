@@ -22,6 +22,8 @@ export interface OpenCommand {
   after?: number;
   /** How many connections are opened at once. */
   connectConcurrency: number;
+  /** JWT for a server run with `--auth token` (`?token=` for WebSocket and SSE). */
+  token?: string;
 }
 
 export type ParentCommand = OpenCommand | { type: 'reset' } | { type: 'report' } | { type: 'close' };

@@ -36,6 +36,8 @@ export interface SubscriberGroupOptions {
   measure: Measure;
   after?: number;
   connectConcurrency?: number;
+  /** JWT for a server run with `--auth token` (subscribers send it as `?token=`). */
+  token?: string;
 }
 
 export interface OpenResult {
@@ -95,6 +97,7 @@ export class SubscriberGroup {
           measure: options.measure,
           ...(options.after === undefined ? {} : { after: options.after }),
           connectConcurrency: options.connectConcurrency ?? 100,
+          ...(options.token === undefined ? {} : { token: options.token }),
         });
         return waiting;
       }),

@@ -27,14 +27,16 @@ const MEASURE_MS = 2_000;
 
 type PushTransport = Exclude<Transport, 'longpoll'>;
 
-interface Contender {
+export interface Contender {
   label: string;
   start(): Promise<RunningServer>;
   /** Switchboard's endpoints may not exist yet: probe before connecting 1,000 subscribers. */
   probe: boolean;
+  /** JWT for a server run with `--auth token` (publisher header, subscribers `?token=`). */
+  token?: string;
 }
 
-interface RigResult {
+export interface RigResult {
   label: string;
   transport: PushTransport;
   skipped?: string;
@@ -44,16 +46,22 @@ interface RigResult {
   problems: string[];
 }
 
-async function isAvailable(server: RunningServer, transport: PushTransport): Promise<string | undefined> {
-  const availability = transport === 'ws' ? await probeWs(server.wsUrl) : await probeSse(server.url);
+async function isAvailable(
+  server: RunningServer,
+  transport: PushTransport,
+  token: string | undefined,
+): Promise<string | undefined> {
+  const availability =
+    transport === 'ws' ? await probeWs(server.wsUrl, token) : await probeSse(server.url, token);
   return availability.available ? undefined : `${SKIPPED_ENDPOINT} (${availability.detail})`;
 }
 
 /** Starts every contender's rig, runs the windows round-robin, and stops everything. */
-async function compare(
+export async function compare(
   context: ScenarioContext,
   transport: PushTransport,
   contenders: Contender[],
+  windows = WINDOWS,
 ): Promise<RigResult[]> {
   const results: RigResult[] = [];
   const rigs: Array<{ rig: FanoutRig; result: RigResult; server: RunningServer }> = [];
@@ -64,7 +72,7 @@ async function compare(
       results.push(result);
       const server = await contender.start();
       servers.push(server);
-      const missing = contender.probe ? await isAvailable(server, transport) : undefined;
+      const missing = contender.probe ? await isAvailable(server, transport, contender.token) : undefined;
       if (missing) {
         result.skipped = missing;
         continue;
@@ -77,6 +85,7 @@ async function compare(
         subscribers: SUBSCRIBERS,
         workers: WORKERS,
         topic: `fanout-${transport}`,
+        ...(contender.token === undefined ? {} : { token: contender.token }),
       });
       if (started.unavailable !== undefined) {
         result.skipped = `${SKIPPED_ENDPOINT} (${started.unavailable})`;
@@ -90,7 +99,7 @@ async function compare(
       rigs.push({ rig: started.rig, result, server });
     }
     for (const { rig } of rigs) await rig.window(1_000, 0); // warm-up
-    for (let w = 0; w < WINDOWS; w++) {
+    for (let w = 0; w < windows; w++) {
       for (const { rig, result } of w % 2 === 0 ? rigs : [...rigs].reverse()) {
         const window = await rig.window(RAMP_MS, MEASURE_MS);
         result.windows.push(window);
@@ -121,7 +130,7 @@ async function compare(
   return results;
 }
 
-function rowsOf(results: RigResult[]): Array<Array<string | number>> {
+export function rowsOf(results: RigResult[]): Array<Array<string | number>> {
   return results.map((r) => {
     if (!r.median) return [r.label, r.transport, r.skipped ?? 'no result', '', '', '', '', '', ''];
     const m = r.median;
@@ -139,7 +148,7 @@ function rowsOf(results: RigResult[]): Array<Array<string | number>> {
   });
 }
 
-const HEADERS = [
+export const HEADERS = [
   'server',
   'transport',
   'deliveries/s',
@@ -151,11 +160,11 @@ const HEADERS = [
   'lost conns',
 ];
 
-function problemNotes(results: RigResult[]): string[] {
+export function problemNotes(results: RigResult[]): string[] {
   return results.flatMap((r) => [...r.problems.map((p) => `${r.label} ${r.transport}: ${p}`)]);
 }
 
-const SETUP = `${SUBSCRIBERS} subscribers in ${WORKERS} worker processes, 1 HTTP publisher (≤ ${MAX_IN_FLIGHT} in flight, ≤ ${WINDOW} ahead of the slowest subscriber), 100-byte data, median of ${WINDOWS} × ${MEASURE_MS / 1000} s windows`;
+export const SETUP = `${SUBSCRIBERS} subscribers in ${WORKERS} worker processes, 1 HTTP publisher (≤ ${MAX_IN_FLIGHT} in flight, ≤ ${WINDOW} ahead of the slowest subscriber), 100-byte data, median of ${WINDOWS} × ${MEASURE_MS / 1000} s windows`;
 
 function switchboard(engine: 'memory' | 'sqlite'): Contender {
   return { label: `switchboard ${engine}`, start: () => spawnSwitchboard(engine), probe: true };

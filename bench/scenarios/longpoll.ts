@@ -12,12 +12,12 @@ import type { Pool } from 'undici';
 import { createPool, messagesPath, post, publishBody, stampedBody } from '../lib/http.js';
 import { monoUs } from '../lib/proc.js';
 import { type Scenario, type ScenarioOutcome, sleep, waitUntil } from '../lib/scenario.js';
-import { type EngineName, spawnSwitchboard } from '../lib/server.js';
+import { type EngineName, type RunningServer, spawnSwitchboard } from '../lib/server.js';
 import { median, summarize } from '../lib/stats.js';
 import { ms, printTable } from '../lib/table.js';
 
-const HELD = 1_000;
-const ROUNDS = 5;
+export const HELD = 1_000;
+export const ROUNDS = 5;
 const TOPIC = 'longpoll-bench';
 
 interface Held {
@@ -61,7 +61,7 @@ async function heldCount(url: string): Promise<number> {
   return stats.subscribers?.longpoll ?? Object.values(stats.subscribers ?? {}).reduce((a, b) => a + b, 0);
 }
 
-interface Round {
+export interface Round {
   latencyUs: number[];
   publishAckUs: number;
   /** fraction of the burst this process spent on CPU (1.0 = the client was the bottleneck) */
@@ -70,124 +70,180 @@ interface Round {
   heldReported: number;
 }
 
+/**
+ * One server under the long-poll load: a control pool (publishes) and a 1,000-connection pool for the
+ * held requests, kept across rounds. `round()` holds 1,000 requests, waits until the server reports
+ * them all held, lets it go idle for 200 ms, publishes once and times every answer from just before
+ * the publish was sent. longpoll-floor runs several of these with their rounds interleaved.
+ */
+export class LongpollTarget {
+  readonly label: string;
+  readonly server: RunningServer;
+  readonly rounds: Round[] = [];
+  readonly notes: string[] = [];
+  readonly #control: Pool;
+  readonly #holders: Pool;
+  #cursor = 0;
+
+  constructor(label: string, server: RunningServer) {
+    this.label = label;
+    this.server = server;
+    this.#control = createPool(server.url, 2);
+    this.#holders = createPool(server.url, HELD);
+  }
+
+  /** Creates the topic (the first publish) so the held requests attach to an existing log. */
+  async init(): Promise<void> {
+    const created = await post(this.#control, messagesPath(TOPIC), publishBody(100));
+    if (created.status !== 201) throw new Error(`publish answered ${created.status}: ${created.text}`);
+    this.#cursor = (JSON.parse(created.text) as { offset: number }).offset;
+  }
+
+  /** One round; round 0 is the warm-up and is logged but not kept. */
+  async round(round: number, log: (message: string) => void): Promise<void> {
+    const { server } = this;
+    const pending = Array.from({ length: HELD }, () => hold(this.#holders, this.#cursor));
+    let reported = 0;
+    const allHeld = await waitUntil(
+      async () => {
+        reported = await heldCount(server.url).catch(() => 0);
+        return reported >= HELD;
+      },
+      20_000,
+      50,
+    );
+    if (!allHeld)
+      this.notes.push(`${this.label} round ${round}: server reported only ${reported} held requests`);
+    await sleep(200); // let the server go idle before the publish
+    const cpu0 = process.cpuUsage();
+    const t0 = monoUs();
+    const published = await post(this.#control, messagesPath(TOPIC), stampedBody(100));
+    const publishAckUs = monoUs() - t0;
+    const answers = await Promise.all(pending);
+    const burstUs = Math.max(...answers.map((a) => a.answeredUs)) - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const errors: string[] = [];
+    if (published.status !== 201) errors.push(`publish: HTTP ${published.status} ${published.text}`);
+    const offset = (JSON.parse(published.text) as { offset?: number }).offset ?? this.#cursor + 1;
+    for (const answer of answers) {
+      if (answer.error) errors.push(answer.error);
+      else if (answer.status !== 200) errors.push(`HTTP ${answer.status}: ${answer.body.slice(0, 200)}`);
+      else if (!answer.body.includes(`"offset":${offset}`)) errors.push(`answer without offset ${offset}`);
+    }
+    this.#cursor = offset;
+    const latencyUs = answers.map((a) => a.answeredUs - t0);
+    const summary = summarize(latencyUs);
+    log(
+      `longpoll: ${this.label} round ${round}${round === 0 ? ' (warm-up)' : ''}: p50 ${ms(summary.p50)} ms, p99 ${ms(summary.p99)} ms, max ${ms(summary.max)} ms`,
+    );
+    if (round === 0) return;
+    this.rounds.push({
+      latencyUs,
+      publishAckUs,
+      clientBusy: (cpu.user + cpu.system) / burstUs,
+      errors,
+      heldReported: reported,
+    });
+  }
+
+  /** Closes the pools and stops the server; a crash or logged problems go to `notes`. */
+  async close(): Promise<void> {
+    await this.#holders.destroy().catch(() => undefined);
+    await this.#control.close();
+    if (this.server.crashed) this.notes.push(this.server.crashed);
+    if (this.server.problems.length)
+      this.notes.push(`${this.server.label} logged: ${this.server.problems.slice(0, 5).join(' | ')}`);
+    await this.server.stop();
+  }
+}
+
+export interface LongpollRow {
+  label: string;
+  held: number;
+  rounds: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  roundP99Ms: number[];
+  publishAckMs: number;
+  clientBusy: number;
+  errors: number;
+}
+
+/** Summarizes a target's kept rounds (all answers of all rounds pooled); bad answers go to `notes`. */
+export function longpollRow(target: LongpollTarget, notes: string[]): LongpollRow {
+  const { rounds } = target;
+  const all = summarize(rounds.flatMap((r) => r.latencyUs));
+  const errors = rounds.flatMap((r) => r.errors);
+  if (errors.length)
+    notes.push(`${target.label}: ${errors.length} bad answers, e.g. ${errors.slice(0, 3).join(' | ')}`);
+  return {
+    label: target.label,
+    held: HELD,
+    rounds: rounds.length,
+    p50Ms: all.p50 / 1000,
+    p99Ms: all.p99 / 1000,
+    maxMs: all.max / 1000,
+    roundP99Ms: rounds.map((r) => summarize(r.latencyUs).p99 / 1000),
+    publishAckMs: median(rounds.map((r) => r.publishAckUs)) / 1000,
+    clientBusy: median(rounds.map((r) => r.clientBusy)),
+    errors: errors.length,
+  };
+}
+
+export const LONGPOLL_HEADERS = [
+  'server',
+  'held',
+  'p50 ms',
+  'p99 ms',
+  'max ms',
+  'p99 per round (ms)',
+  'publish ack ms',
+  'client CPU busy',
+  'errors',
+];
+
+export function longpollCells(r: LongpollRow): Array<string | number> {
+  return [
+    r.label,
+    r.held,
+    r.p50Ms.toFixed(2),
+    r.p99Ms.toFixed(2),
+    r.maxMs.toFixed(2),
+    r.roundP99Ms.map((v) => v.toFixed(1)).join(' / '),
+    r.publishAckMs.toFixed(2),
+    `${(r.clientBusy * 100).toFixed(0)}%`,
+    r.errors,
+  ];
+}
+
+export const LONGPOLL_NOTES = [
+  'Latency = publish sent → each held request answered (response head parsed by the client).',
+  "client CPU busy = this process's CPU time / burst duration: well under 100% means the client kept up.",
+];
+
 export const longpollScenario: Scenario = {
   name: 'longpoll',
   description: 'long-poll wake-up latency, 1,000 held requests on one topic (both engines)',
   async run(context): Promise<ScenarioOutcome> {
-    const results: Array<{ engine: EngineName; rounds: Round[] }> = [];
+    const rows: Array<LongpollRow & { engine: EngineName }> = [];
     const notes: string[] = [];
     for (const engine of ['sqlite', 'memory'] as EngineName[]) {
-      const server = await spawnSwitchboard(engine);
-      const control = createPool(server.url, 2);
-      const holders = createPool(server.url, HELD);
-      const rounds: Round[] = [];
+      const target = new LongpollTarget(engine, await spawnSwitchboard(engine));
       try {
-        const created = await post(control, messagesPath(TOPIC), publishBody(100));
-        if (created.status !== 201) throw new Error(`publish answered ${created.status}: ${created.text}`);
-        let cursor = (JSON.parse(created.text) as { offset: number }).offset;
-        for (let round = 0; round <= ROUNDS; round++) {
-          const pending = Array.from({ length: HELD }, () => hold(holders, cursor));
-          let reported = 0;
-          const allHeld = await waitUntil(
-            async () => {
-              reported = await heldCount(server.url).catch(() => 0);
-              return reported >= HELD;
-            },
-            20_000,
-            50,
-          );
-          if (!allHeld)
-            notes.push(`${engine} round ${round}: server reported only ${reported} held requests`);
-          await sleep(200); // let the server go idle before the publish
-          const cpu0 = process.cpuUsage();
-          const t0 = monoUs();
-          const published = await post(control, messagesPath(TOPIC), stampedBody(100));
-          const publishAckUs = monoUs() - t0;
-          const answers = await Promise.all(pending);
-          const burstUs = Math.max(...answers.map((a) => a.answeredUs)) - t0;
-          const cpu = process.cpuUsage(cpu0);
-          const errors: string[] = [];
-          if (published.status !== 201) errors.push(`publish: HTTP ${published.status} ${published.text}`);
-          const offset = (JSON.parse(published.text) as { offset?: number }).offset ?? cursor + 1;
-          for (const answer of answers) {
-            if (answer.error) errors.push(answer.error);
-            else if (answer.status !== 200)
-              errors.push(`HTTP ${answer.status}: ${answer.body.slice(0, 200)}`);
-            else if (!answer.body.includes(`"offset":${offset}`))
-              errors.push(`answer without offset ${offset}`);
-          }
-          cursor = offset;
-          const latencyUs = answers.map((a) => a.answeredUs - t0);
-          const summary = summarize(latencyUs);
-          context.log(
-            `longpoll: ${engine} round ${round}${round === 0 ? ' (warm-up)' : ''}: p50 ${ms(summary.p50)} ms, p99 ${ms(summary.p99)} ms, max ${ms(summary.max)} ms`,
-          );
-          if (round === 0) continue;
-          rounds.push({
-            latencyUs,
-            publishAckUs,
-            clientBusy: (cpu.user + cpu.system) / burstUs,
-            errors,
-            heldReported: reported,
-          });
-        }
+        await target.init();
+        for (let round = 0; round <= ROUNDS; round++) await target.round(round, context.log);
       } finally {
-        await holders.destroy().catch(() => undefined);
-        await control.close();
-        if (server.crashed) notes.push(server.crashed);
-        if (server.problems.length)
-          notes.push(`${server.label} logged: ${server.problems.slice(0, 5).join(' | ')}`);
-        await server.stop();
+        await target.close();
+        notes.push(...target.notes);
       }
-      results.push({ engine, rounds });
+      rows.push({ engine, ...longpollRow(target, notes) });
     }
-
-    const rows = results.map(({ engine, rounds }) => {
-      const all = summarize(rounds.flatMap((r) => r.latencyUs));
-      const errors = rounds.flatMap((r) => r.errors);
-      if (errors.length)
-        notes.push(`${engine}: ${errors.length} bad answers, e.g. ${errors.slice(0, 3).join(' | ')}`);
-      return {
-        engine,
-        held: HELD,
-        rounds: rounds.length,
-        p50Ms: all.p50 / 1000,
-        p99Ms: all.p99 / 1000,
-        maxMs: all.max / 1000,
-        roundP99Ms: rounds.map((r) => summarize(r.latencyUs).p99 / 1000),
-        publishAckMs: median(rounds.map((r) => r.publishAckUs)) / 1000,
-        clientBusy: median(rounds.map((r) => r.clientBusy)),
-        errors: errors.length,
-      };
-    });
     printTable({
       title: `longpoll — wake-up latency, ${HELD} held requests (wait=30) on one topic, ${ROUNDS} rounds after a warm-up`,
-      headers: [
-        'engine',
-        'held',
-        'p50 ms',
-        'p99 ms',
-        'max ms',
-        'p99 per round (ms)',
-        'publish ack ms',
-        'client CPU busy',
-        'errors',
-      ],
-      rows: rows.map((r) => [
-        r.engine,
-        r.held,
-        r.p50Ms.toFixed(2),
-        r.p99Ms.toFixed(2),
-        r.maxMs.toFixed(2),
-        r.roundP99Ms.map((v) => v.toFixed(1)).join(' / '),
-        r.publishAckMs.toFixed(2),
-        `${(r.clientBusy * 100).toFixed(0)}%`,
-        r.errors,
-      ]),
-      notes: [
-        'Latency = publish sent → each held request answered (response head parsed by the client).',
-        "client CPU busy = this process's CPU time / burst duration: well under 100% means the client kept up.",
-      ],
+      headers: ['engine', ...LONGPOLL_HEADERS.slice(1)],
+      rows: rows.map(longpollCells),
+      notes: LONGPOLL_NOTES,
     });
     return {
       targets: rows.map((r) => ({

@@ -25,13 +25,17 @@ export interface RunResult {
   serverCpuUsPerPublish: number;
 }
 
-/** `concurrency` clients, each publishing as soon as its previous publish was answered. */
+/**
+ * `concurrency` clients, each publishing as soon as its previous publish was answered. `headers` are
+ * added to every request (auth-cost sends `Authorization: Bearer …`).
+ */
 export async function closedLoop(
   pool: Pool,
   server: RunningServer,
   concurrency: number,
   durationMs: number,
   topic: string,
+  headers: Record<string, string> = {},
 ): Promise<RunResult> {
   const path = messagesPath(topic);
   const body = publishBody(100);
@@ -48,7 +52,7 @@ export async function closedLoop(
         const response = await pool.request({
           path,
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...headers },
           body,
         });
         const text = await response.body.text();

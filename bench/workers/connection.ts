@@ -29,6 +29,8 @@ export interface ConnectionOptions {
   topic: string;
   after: number | undefined;
   latency: boolean;
+  /** JWT for a server run with `--auth token`, sent as `?token=` */
+  token?: string | undefined;
 }
 
 /** Thrown when the endpoint is missing (404, upgrade refused): the scenario is skipped, not failed. */

@@ -30,6 +30,7 @@ export function openLongPoll(pool: Pool, options: ConnectionOptions, sink: Sink)
         path: `${messagesPath(options.topic)}?after=${cursor}&wait=30&limit=1000`,
         method: 'GET',
         signal: abort.signal,
+        ...(options.token === undefined ? {} : { headers: { authorization: `Bearer ${options.token}` } }),
       });
       const text = await response.body.text();
       const now = monoUs();

@@ -20,7 +20,11 @@ const BLANK_LINE = Buffer.from('\n\n');
 const CRLF = Buffer.from('\r\n');
 
 export async function openSse(options: ConnectionOptions, sink: Sink): Promise<Connection> {
-  const query = options.after === undefined ? '' : `?after=${options.after}`;
+  const params = [
+    ...(options.after === undefined ? [] : [`after=${options.after}`]),
+    ...(options.token === undefined ? [] : [`token=${encodeURIComponent(options.token)}`]),
+  ];
+  const query = params.length ? `?${params.join('&')}` : '';
   const path = `/v1/topics/${encodeURIComponent(options.topic)}/events${query}`;
   const response = await rawRequest(
     options.url,

@@ -96,6 +96,7 @@ async function open(command: OpenCommand): Promise<void> {
     topic: command.topic,
     after: command.after,
     latency: command.measure === 'latency',
+    token: command.token,
   };
   progressDelayMs = command.measure === 'latency' ? 100 : 0;
   if (command.transport === 'longpoll') pool = createPool(command.url, command.connections);

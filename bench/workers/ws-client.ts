@@ -44,10 +44,11 @@ export function clientFrame(opcode: number, payload: Buffer): Buffer {
 
 export async function openWs(options: ConnectionOptions, sink: Sink): Promise<Connection> {
   const key = randomBytes(16).toString('base64');
+  const query = options.token === undefined ? '' : `?token=${encodeURIComponent(options.token)}`;
   const response = await rawRequest(
     options.url,
     (host) =>
-      `GET /v1/ws HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `GET /v1/ws${query} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
   );
   const { socket } = response;
