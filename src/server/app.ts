@@ -19,7 +19,7 @@ import { createBrowserCheck, isLoopbackHost, registerBrowserGuard } from './brow
 import { clientAddressKey } from './client-address.js';
 import { DEFAULT_CONFIG, type ServerConfig } from './config.js';
 import { createEngine } from './engine-factory.js';
-import { clientErrorHandler, installErrorHandlers } from './errors.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './errors.js';
 import { registerHealth } from './health.js';
 import { loggerOptions } from './logging.js';
 import { createServerMetrics } from './metrics.js';
@@ -78,6 +78,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
       noDelay: true,
     },
     clientErrorHandler,
+    frameworkErrors, // malformed URLs answer the contract's JSON too
     // a topic may be 8 × 64 characters plus dots and ".dead-letter"
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 600 },
     logController: new LogController({ disableRequestLogging: true }),

@@ -33,6 +33,7 @@ const FASTIFY_HINTS: Record<string, string> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'Content-Type is application/json but the body is empty; send a JSON document',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Content-Length does not match the body that was sent',
   FST_ERR_BAD_URL: 'the URL is malformed; percent-encode it correctly',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path segment is too long; topic and group names have length limits',
 };
 
 export function errorBody(code: ErrorCode, message: string): ErrorBody {
@@ -80,6 +81,16 @@ export function installErrorHandlers(app: FastifyInstance): void {
         ),
       ),
   );
+}
+
+/**
+ * Fastify answers a malformed URL (e.g. `/v1/topics/%zz/messages`) and an over-long path parameter
+ * before routing, with its own body and without the error handler; this option routes them to the
+ * contract's JSON instead (found by the fuzz pass, test/security/fuzz-http.test.ts).
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const { status, body } = toHttpError(error);
+  void reply.code(status).send(body);
 }
 
 /**

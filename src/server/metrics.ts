@@ -6,6 +6,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Hub } from '../core/hub.js';
 import type { HubObserver } from '../core/hub-observer.js';
+import { registerGroupMetrics } from './group-metrics.js';
 
 export interface ServerMetrics {
   readonly registry: Registry;
@@ -22,8 +23,6 @@ export interface ServerMetrics {
   delivered(transport: string, count: number): void;
   /** Counts one open push connection of `transport`; call the returned function when it closes. */
   trackConnection(transport: string): () => void;
-  /** For the groups module: `groupLag.set({ topic, group }, lag)` (or remove() when a group goes). */
-  readonly groupLag: Gauge<'topic' | 'group'>;
   /** Prometheus text exposition and its content type. */
   render(): Promise<{ contentType: string; text: string }>;
 }
@@ -117,12 +116,8 @@ export function createServerMetrics(): ServerMetrics {
     buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
     registers,
   });
-  const groupLag = new Gauge({
-    name: 'switchboard_group_lag',
-    help: 'Messages a consumer group has not yet acknowledged (set by the groups module)',
-    labelNames: ['topic', 'group'],
-    registers,
-  });
+  // Group lag and pending are read from the store at scrape time (see group-metrics.ts).
+  registerGroupMetrics(registry, () => hub);
 
   return {
     registry,
@@ -155,7 +150,6 @@ export function createServerMetrics(): ServerMetrics {
         connections.dec({ transport });
       };
     },
-    groupLag,
     async render() {
       return { contentType: registry.contentType, text: await registry.metrics() };
     },

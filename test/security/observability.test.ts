@@ -15,6 +15,7 @@ const EXPECTED_METRICS = [
   'switchboard_http_request_duration_seconds',
   'switchboard_engine_op_duration_seconds',
   'switchboard_group_lag',
+  'switchboard_group_pending',
   'process_cpu_seconds_total',
   'nodejs_eventloop_lag_seconds',
 ];
@@ -72,6 +73,27 @@ describe('GET /metrics', () => {
     expect(text).toContain('switchboard_subscribers{transport="longpoll"} 1');
     held.abort();
     await poll;
+  });
+
+  it('reads group lag and pending from the store at scrape time', async () => {
+    for (let n = 0; n < 3; n++) await publish(server.url, 'metrics.groups');
+    const claim = await fetch(`${server.url}/v1/topics/metrics.groups/groups/workers/claim?member=m&max=3`, {
+      method: 'POST',
+    });
+    expect(((await claim.json()) as { messages: unknown[] }).messages).toHaveLength(3);
+    const ack = await fetch(`${server.url}/v1/topics/metrics.groups/groups/workers/ack`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ member: 'm', offsets: [1] }),
+    });
+    expect(ack.status).toBe(200);
+    const text = await scrape();
+    // 3 published, offset 1 acked: committed 1, so 2 unacknowledged, both still leased.
+    expect(text).toContain('switchboard_group_lag{topic="metrics.groups",group="workers"} 2');
+    expect(text).toContain('switchboard_group_pending{topic="metrics.groups",group="workers"} 2');
+
+    await fetch(`${server.url}/v1/topics/metrics.groups/groups/workers`, { method: 'DELETE' });
+    expect(await scrape()).not.toContain('group="workers"');
   });
 
   it('keeps a registry per server, so two servers count separately', async () => {
