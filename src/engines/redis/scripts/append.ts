@@ -74,11 +74,13 @@ local function appendEntries(k, topic, freshEpoch, now, windowMs, maxCount, chan
         redis.call('ZADD', k.dedupeTimes, now, item[4])
       end
     end
-    redis.call('HSET', k.meta, 'last', int(last))
     if last - floor > maxCount then
+      -- Count retention: one HSET records both the new end and the new floor.
       floor = last - maxCount
       redis.call('XTRIM', k.log, 'MINID', entryId(floor + 1))
-      redis.call('HSET', k.meta, 'floor', int(floor))
+      redis.call('HSET', k.meta, 'last', int(last), 'floor', int(floor))
+    else
+      redis.call('HSET', k.meta, 'last', int(last))
     end
     redis.call('PUBLISH', channel,
       '{"node":"' .. node .. '","topic":"' .. topic .. '","last":' .. int(last) .. '}')
