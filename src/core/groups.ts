@@ -4,6 +4,7 @@
  * contract errors, and the group state. The API's types are in `group-api.ts`. Wires call this through `hub.groups`; push transports
  * (WebSocket) use `openMember` from `group-member.ts`, which builds on the same calls.
  */
+
 import type { Engine, RetentionPolicy } from '../engines/engine.js';
 import type {
   DeadLetterTarget,
@@ -12,8 +13,9 @@ import type {
   GroupState,
   SettleResult,
 } from '../engines/group-store.js';
-import { badRequest, notFound, SwitchboardError, unavailable } from '../protocol/errors.js';
+import { badRequest, notFound, unavailable } from '../protocol/errors.js';
 import { DEAD_LETTER_SUFFIX } from '../protocol/message.js';
+import { createEngineCall } from './engine-call.js';
 import type { ClaimAnswer, EnsureGroupOptions, Groups, SettleAnswer } from './group-api.js';
 import { type GroupMember, openGroupMember } from './group-member.js';
 import {
@@ -55,14 +57,7 @@ export function createGroups({ engine, options, retentionFor }: CreateGroupsOpti
   let draining = false;
   let memberCloses: Promise<unknown> = Promise.resolve();
 
-  const engineCall = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
-    try {
-      return await call();
-    } catch (error) {
-      if (error instanceof SwitchboardError) throw error;
-      throw unavailable(`the ${engine.name} engine failed to ${what}; retry shortly`, error);
-    }
-  };
+  const engineCall = createEngineCall(engine.name);
 
   const unknownGroup = (topic: string, group: string) =>
     notFound(`group "${group}" does not exist on topic "${topic}"; claim from it (or create it) first`);

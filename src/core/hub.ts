@@ -2,10 +2,12 @@
  * The Hub: the only API the wire modules (and embedding applications) call. It owns the business
  * rules: names, limits, retention, dedupe, cursors, long-poll waits and subscriber counts.
  */
+
 import type { Engine, LogState, ReadResult, RetentionPolicy, StoredMessage } from '../engines/engine.js';
 import { firstOffset, retainedCount } from '../engines/engine.js';
-import { badRequest, notFound, payloadTooLarge, SwitchboardError, unavailable } from '../protocol/errors.js';
+import { badRequest, notFound, payloadTooLarge, unavailable } from '../protocol/errors.js';
 import type { Message, TopicStats } from '../protocol/message.js';
+import { createEngineCall } from './engine-call.js';
 import { createFeed, type Feed, type GapNotice, type ResetNotice } from './feed.js';
 import type { Groups } from './group-api.js';
 import { createGroups } from './groups.js';
@@ -157,20 +159,7 @@ export function createHub(options: CreateHubOptions): Hub {
   }, hubOptions.sweepIntervalMs);
   sweepTimer.unref();
 
-  const engineCall = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
-    const started = observer?.engineOp ? performance.now() : 0;
-    let ok = false;
-    try {
-      const result = await call();
-      ok = true;
-      return result;
-    } catch (error) {
-      if (error instanceof SwitchboardError) throw error;
-      throw unavailable(`the ${engine.name} engine failed to ${what}; retry shortly`, error);
-    } finally {
-      observer?.engineOp?.(what, (performance.now() - started) / 1000, ok);
-    }
-  };
+  const engineCall = createEngineCall(engine.name, observer?.engineOp?.bind(observer));
 
   const toFetchResult = (
     topic: string,

@@ -5,9 +5,11 @@
  * hand a requeued one back). Shared by the jobs API (jobs.ts), claims (job-claims.ts) and the
  * maintenance loop (job-maintenance.ts).
  */
+
 import type { Engine } from '../../engines/engine.js';
 import type { JobRecord, JobStatusMessage } from '../../engines/job-store.js';
-import { conflict, notFound, SwitchboardError, unavailable } from '../../protocol/errors.js';
+import { conflict, notFound, type SwitchboardError, unavailable } from '../../protocol/errors.js';
+import { createEngineCall } from '../engine-call.js';
 import type { Hub } from '../hub.js';
 import { jobJson } from './job-json.js';
 import { isJobId, queueTopic, statusTopic, WORKERS_GROUP } from './job-rules.js';
@@ -26,14 +28,7 @@ export function createJobState(hub: Hub) {
   const engine: Engine = hub.engine;
   const now = () => hub.options.now();
 
-  const engineCall = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
-    try {
-      return await call();
-    } catch (error) {
-      if (error instanceof SwitchboardError) throw error;
-      throw unavailable(`the ${engine.name} engine failed to ${what}; retry shortly`, error);
-    }
-  };
+  const engineCall = createEngineCall(engine.name);
 
   const statusMessage = (job: JobRecord, event: string): JobStatusMessage => {
     const topic = statusTopic(job.queue, job.id);

@@ -4,9 +4,11 @@
  * kind `callback` on the job's status topic that delivers only the terminal status. Delivery itself
  * is the scheduler's (scheduler.ts, runner.ts).
  */
+
 import { randomBytes } from 'node:crypto';
 import type { WebhookRecord } from '../../engines/webhook-store.js';
-import { notFound, SwitchboardError, unavailable } from '../../protocol/errors.js';
+import { notFound } from '../../protocol/errors.js';
+import { createEngineCall } from '../engine-call.js';
 import type { Hub } from '../hub.js';
 import { assertTopic } from '../validate.js';
 import { DEFAULT_RETRY_SCHEDULE_MS } from './retry-schedule.js';
@@ -86,14 +88,7 @@ export function createWebhooks(options: CreateWebhooksOptions) {
     sharedEngine: engine.name === 'redis', // the one engine several nodes share
   });
 
-  const engineCall = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
-    try {
-      return await call();
-    } catch (error) {
-      if (error instanceof SwitchboardError) throw error;
-      throw unavailable(`the ${engine.name} engine failed to ${what}; retry shortly`, error);
-    }
-  };
+  const engineCall = createEngineCall(engine.name);
 
   const stateOf = async (stored: WebhookRecord): Promise<WebhookState> => {
     const record = scheduler.current(stored.id) ?? stored;
