@@ -15,10 +15,10 @@ import { createJobs, type Jobs } from '../../core/jobs/jobs.js';
 import { integerParam } from '../../core/validate.js';
 import type { JobRecord } from '../../engines/job-store.js';
 import { badRequest } from '../../protocol/errors.js';
-import { JsonInputError, jsonDepth, parseJson, rawMembers } from '../../protocol/json.js';
+import { jsonDepth } from '../../protocol/json.js';
 import { MAX_JSON_DEPTH } from '../../protocol/message.js';
 import type { ServerConfig } from '../../server/config.js';
-import { bodyOf } from '../shared/body.js';
+import { jsonObjectBodyWithRaw } from '../shared/body.js';
 import '../webhooks/index.js'; // the `app.webhooks` declaration
 import { JobEventStreams } from './events.js';
 
@@ -36,22 +36,6 @@ const SUBMIT_FIELDS = new Set([
 
 const sendJson = (reply: FastifyReply, status: number, text: string) =>
   reply.code(status).type('application/json; charset=utf-8').header('cache-control', 'no-store').send(text);
-
-/** A JSON object body with each member's raw text (payloads and results are kept as sent). */
-function objectBody(body: unknown): { value: Record<string, unknown>; raw: Map<string, string> } {
-  const tagged = bodyOf(body);
-  if (tagged.kind !== 'json') throw badRequest('send Content-Type: application/json with a JSON object');
-  let value: unknown;
-  try {
-    value = parseJson(tagged.text);
-  } catch (error) {
-    if (error instanceof JsonInputError) throw badRequest(error.message);
-    throw error;
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw badRequest('body must be a JSON object');
-  return { value: value as Record<string, unknown>, raw: rawMembers(tagged.text).members };
-}
 
 function rawJson(raw: Map<string, string>, name: string): string | null {
   const text = raw.get(name);
@@ -101,7 +85,7 @@ export function registerJobs(app: FastifyInstance, hub: Hub, config: ServerConfi
   };
 
   app.post<{ Params: QueueParams }>('/v1/queues/:queue/jobs', async (request, reply) => {
-    const { value, raw } = objectBody(request.body);
+    const { value, raw } = jsonObjectBodyWithRaw(request.body);
     for (const key of Object.keys(value)) {
       if (!SUBMIT_FIELDS.has(key))
         throw badRequest(`unknown field "${key}"; send ${[...SUBMIT_FIELDS].join(', ')}`);
@@ -189,7 +173,7 @@ export function registerJobs(app: FastifyInstance, hub: Hub, config: ServerConfi
   );
 
   app.post<{ Params: IdParams }>('/v1/jobs/:id/progress', async (request, reply) => {
-    const { value } = objectBody(request.body);
+    const { value } = jsonObjectBodyWithRaw(request.body);
     await workerCheck(request);
     const job = await jobs.progress(request.params.id, value.lease, value.progress, value.note);
     return sendJson(reply, 200, jobJson(job));
@@ -197,14 +181,16 @@ export function registerJobs(app: FastifyInstance, hub: Hub, config: ServerConfi
 
   app.post<{ Params: IdParams }>('/v1/jobs/:id/complete', async (request, reply) => {
     const body =
-      request.body === undefined ? { value: {}, raw: new Map<string, string>() } : objectBody(request.body);
+      request.body === undefined
+        ? { value: {}, raw: new Map<string, string>() }
+        : jsonObjectBodyWithRaw(request.body);
     await workerCheck(request);
     const job = await jobs.complete(request.params.id, body.value.lease, rawJson(body.raw, 'result'));
     return sendJson(reply, 200, jobJson(job));
   });
 
   app.post<{ Params: IdParams }>('/v1/jobs/:id/fail', async (request, reply) => {
-    const { value } = objectBody(request.body);
+    const { value } = jsonObjectBodyWithRaw(request.body);
     await workerCheck(request);
     const job = await jobs.fail(request.params.id, value.lease, value.error, value.retry);
     return sendJson(reply, 200, jobJson(job));

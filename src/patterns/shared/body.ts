@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { badRequest } from '../../protocol/errors.js';
-import { JsonInputError, parseJson } from '../../protocol/json.js';
+import { JsonInputError, parseJson, rawMembers } from '../../protocol/json.js';
 
 export type TextBody = { kind: 'json' | 'text'; text: string };
 
@@ -26,8 +26,7 @@ export function bodyOf(body: unknown): TextBody {
   return tagged;
 }
 
-/** A JSON object body for routes that take parameters in JSON (not message data). */
-export function jsonObjectBody(body: unknown): Record<string, unknown> {
+function parseObjectBody(body: unknown): { value: Record<string, unknown>; text: string } {
   const tagged = bodyOf(body);
   if (tagged.kind !== 'json') throw badRequest('send Content-Type: application/json with a JSON object');
   let value: unknown;
@@ -40,5 +39,19 @@ export function jsonObjectBody(body: unknown): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw badRequest('body must be a JSON object');
   }
-  return value as Record<string, unknown>;
+  return { value: value as Record<string, unknown>, text: tagged.text };
+}
+
+/** A JSON object body for routes that take parameters in JSON (not message data). */
+export function jsonObjectBody(body: unknown): Record<string, unknown> {
+  return parseObjectBody(body).value;
+}
+
+/** A JSON object body plus each member's raw text, for members kept exactly as sent (job payloads, results). */
+export function jsonObjectBodyWithRaw(body: unknown): {
+  value: Record<string, unknown>;
+  raw: Map<string, string>;
+} {
+  const { value, text } = parseObjectBody(body);
+  return { value, raw: rawMembers(text).members };
 }
