@@ -2,6 +2,7 @@
 import { type Dispatcher, Pool, request } from 'undici';
 import { WebSocket } from 'ws';
 import { monoUs } from './proc.js';
+import { waitUntil } from './scenario.js';
 
 /** JSON for a publish body whose `data` serializes to about `bytes` bytes (default 100). */
 export function publishBody(bytes = 100, sentUs?: number): string {
@@ -142,3 +143,46 @@ export function probeWs(wsUrl: string, token?: string): Promise<Availability> {
 }
 
 export const SKIPPED_ENDPOINT = 'skipped: endpoint not available';
+
+/** Publishes at `rate` per second (open loop), each message stamped with the monotonic clock. */
+export function publishAtRate(
+  url: string,
+  topic: string,
+  rate: number,
+): { stop(): Promise<{ sent: number; errors: number }> } {
+  const pool = createPool(url, 8);
+  const path = messagesPath(topic);
+  const start = performance.now();
+  let sent = 0;
+  let errors = 0;
+  let inFlight = 0;
+  let stopped = false;
+  const tick = (): void => {
+    if (stopped) return;
+    const due = Math.floor(((performance.now() - start) * rate) / 1000);
+    while (sent < due) {
+      sent++;
+      inFlight++;
+      post(pool, path, stampedBody(100)).then(
+        (result) => {
+          inFlight--;
+          if (result.status !== 201) errors++;
+        },
+        () => {
+          inFlight--;
+          errors++;
+        },
+      );
+    }
+    setTimeout(tick, 1);
+  };
+  tick();
+  return {
+    async stop() {
+      stopped = true;
+      await waitUntil(() => inFlight === 0, 10_000);
+      await pool.close();
+      return { sent, errors };
+    },
+  };
+}

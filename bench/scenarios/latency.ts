@@ -14,9 +14,9 @@ import {
   post,
   probeSse,
   probeWs,
+  publishAtRate,
   publishBody,
   SKIPPED_ENDPOINT,
-  stampedBody,
 } from '../lib/http.js';
 import { cpuMeter } from '../lib/proc.js';
 import type { Transport } from '../lib/protocol.js';
@@ -77,45 +77,6 @@ interface CaseResult {
   problems: string[];
 }
 
-/** Publishes at `rate` per second (open loop, fire and forget) until `stop()`; each message stamped. */
-function publishAtRate(url: string, rate: number): { stop(): Promise<{ sent: number; errors: number }> } {
-  const pool = createPool(url, 8);
-  const path = messagesPath(TOPIC);
-  const start = performance.now();
-  let sent = 0;
-  let errors = 0;
-  let inFlight = 0;
-  let stopped = false;
-  const tick = (): void => {
-    if (stopped) return;
-    const due = Math.floor(((performance.now() - start) * rate) / 1000);
-    while (sent < due) {
-      sent++;
-      inFlight++;
-      post(pool, path, stampedBody(100)).then(
-        (result) => {
-          inFlight--;
-          if (result.status !== 201) errors++;
-        },
-        () => {
-          inFlight--;
-          errors++;
-        },
-      );
-    }
-    setTimeout(tick, 1);
-  };
-  tick();
-  return {
-    async stop() {
-      stopped = true;
-      await waitUntil(() => inFlight === 0, 10_000);
-      await pool.close();
-      return { sent, errors };
-    },
-  };
-}
-
 export async function runCase(testCase: Case, log: (m: string) => void): Promise<CaseResult> {
   const { transport, engine, subscribers = SUBSCRIBERS } = testCase;
   const result: CaseResult = { transport, engine, wanted: subscribers, problems: [] };
@@ -152,7 +113,7 @@ export async function runCase(testCase: Case, log: (m: string) => void): Promise
     result.subscribers = started.opened.ok;
     await waitForSubscribers(server.url, TOPIC, started.opened.ok);
     const base = group.total;
-    const publisher = publishAtRate(server.url, RATE);
+    const publisher = publishAtRate(server.url, TOPIC, RATE);
     await sleep(WARMUP_MS);
     group.resetLatency();
     const t0 = performance.now();

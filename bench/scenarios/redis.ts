@@ -12,7 +12,7 @@
  */
 import type { Pool } from 'undici';
 import { FanoutRig, type FanoutWindow, waitForSubscribers } from '../lib/fanout.js';
-import { createPool, messagesPath, post, publishBody, stampedBody } from '../lib/http.js';
+import { createPool, messagesPath, post, publishAtRate, publishBody } from '../lib/http.js';
 import {
   commandDelta,
   commandStats,
@@ -96,49 +96,6 @@ async function spreadPublish(nodes: RunningServer[], topic: string, durationMs: 
   } finally {
     for (const pool of pools) await pool.close();
   }
-}
-
-/** Publishes at `rate` per second (open loop), each message stamped with the monotonic clock. */
-function publishAtRate(
-  url: string,
-  topic: string,
-  rate: number,
-): { stop(): Promise<{ sent: number; errors: number }> } {
-  const pool = createPool(url, 8);
-  const path = messagesPath(topic);
-  const start = performance.now();
-  let sent = 0;
-  let errors = 0;
-  let inFlight = 0;
-  let stopped = false;
-  const tick = (): void => {
-    if (stopped) return;
-    const due = Math.floor(((performance.now() - start) * rate) / 1000);
-    while (sent < due) {
-      sent++;
-      inFlight++;
-      post(pool, path, stampedBody(100)).then(
-        (result) => {
-          inFlight--;
-          if (result.status !== 201) errors++;
-        },
-        () => {
-          inFlight--;
-          errors++;
-        },
-      );
-    }
-    setTimeout(tick, 1);
-  };
-  tick();
-  return {
-    async stop() {
-      stopped = true;
-      await waitUntil(() => inFlight === 0, 10_000);
-      await pool.close();
-      return { sent, errors };
-    },
-  };
 }
 
 async function crossNodeLatency(redis: RedisServer, nodes: RunningServer[]): Promise<LatencyRow> {
