@@ -10,8 +10,8 @@
 import { errors as joseErrors, jwtVerify } from 'jose';
 import { forbidden, isSwitchboardError, type SwitchboardError, unauthorized } from '../protocol/errors.js';
 import { createVerificationKeys, type KeySources } from './jwt-keys.js';
+import { derivedFrom, isSystemTopic, matchTopicStrict, systemTopicWriteDenied } from './system-topics.js';
 import { OPEN_PRINCIPAL, type Principal, principalFromClaims } from './token-claims.js';
-import { matchTopic } from './topic-pattern.js';
 import { assertTopic } from './validate.js';
 
 export { OPEN_PRINCIPAL, type Principal } from './token-claims.js';
@@ -84,13 +84,20 @@ function denial(
     return unauthorized('token has expired; authenticate again with a fresh token');
   }
   if (topic !== undefined) assertTopic(topic);
+  // System topics are read-only from outside for everyone, admin and open mode included.
+  if (capability === 'publish' && topic !== undefined && isSystemTopic(topic)) {
+    return systemTopicWriteDenied(topic, 'publish to');
+  }
   if (principal.admin) return undefined;
   if (capability === 'admin') {
     return forbidden(`this needs a token with "admin": true; the token for "${principal.sub}" is not admin`);
   }
   if (topic === undefined) throw new TypeError(`authorize(${capability}) needs a topic`);
   const patterns = principal[capability];
-  if (patterns.some((pattern) => matchTopic(pattern, topic))) return undefined;
+  if (patterns.some((pattern) => matchTopicStrict(pattern, topic))) return undefined;
+  // `orders.dead-letter` and `orders.presence` are readable by whoever may read `orders`.
+  const base = derivedFrom(topic);
+  if (base !== undefined && patterns.some((pattern) => matchTopicStrict(pattern, base))) return undefined;
   return forbidden(
     `the token for "${principal.sub}" may not ${capability} to "${topic}"; its topics.${capability} patterns are ${JSON.stringify(patterns)}`,
   );

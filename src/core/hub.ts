@@ -13,6 +13,7 @@ import type { Groups } from './group-api.js';
 import { createGroups } from './groups.js';
 import type { HubObserver } from './hub-observer.js';
 import { DEFAULT_HUB_OPTIONS, type HubOptions } from './options.js';
+import { assertWritableFromOutside } from './system-topics.js';
 import { matchTopic } from './topic-pattern.js';
 import { assertEvent, assertIdempotencyKey, assertTopic } from './validate.js';
 import { type Cancellation, WaiterRegistry, type WaitOutcome } from './waiters.js';
@@ -96,8 +97,16 @@ export interface Hub {
     data: unknown,
     options?: { event?: string; idempotencyKey?: string },
   ): Promise<PublishOutcome & { topic: string }>;
-  /** Publishes an atomic, ordered batch of inputs whose data is JSON text. */
+  /**
+   * Publishes an atomic, ordered batch of inputs whose data is JSON text. System topics (see
+   * system-topics.ts) answer 403: doors and embedders write only ordinary topics.
+   */
   publishInputs(topic: string, inputs: PublishInput[]): Promise<PublishResult>;
+  /**
+   * For hub modules only (jobs, dead letters, presence, schedules, request inboxes): the same calls
+   * without the system-topic rule. Doors never use it; that is the whole point of the rule.
+   */
+  readonly internal: InternalHub;
   fetch(topic: string, request: FetchRequest): Promise<FetchResult>;
   /** Long poll: answers at once when messages exist after the cursor, else waits for the next publish. */
   fetchOrWait(topic: string, request: WaitRequest): Promise<FetchResult>;
@@ -118,6 +127,12 @@ export interface Hub {
   /** Answers held long polls and stops timers; the engine stays open (see `close`). */
   drain(): void;
   close(): Promise<void>;
+}
+
+export interface InternalHub {
+  publishInputs(topic: string, inputs: PublishInput[]): Promise<PublishResult>;
+  /** Consumer groups on any topic, system topics included (the jobs module's `workers` group). */
+  readonly groups: Groups;
 }
 
 export interface CreateHubOptions extends Partial<Omit<HubOptions, 'limits'>> {
@@ -149,7 +164,8 @@ export function createHub(options: CreateHubOptions): Hub {
     };
   };
 
-  const groups = createGroups({ engine, options: hubOptions, retentionFor });
+  const internalGroups = createGroups({ engine, options: hubOptions, retentionFor });
+  const groups = guardSystemTopics(internalGroups);
 
   const sweep = async (): Promise<void> => {
     await engine.sweep({ now: now(), retentionFor, dedupeWindowMs: hubOptions.dedupeWindowMs });
@@ -209,7 +225,7 @@ export function createHub(options: CreateHubOptions): Hub {
     return toFetchResult(topic, request, read, read.messages);
   };
 
-  const publishInputs = async (topic: string, inputs: PublishInput[]): Promise<PublishResult> => {
+  const publishSystemInputs = async (topic: string, inputs: PublishInput[]): Promise<PublishResult> => {
     assertTopic(topic);
     if (draining) throw unavailable('the server is shutting down; publish again in a moment');
     if (inputs.length === 0) throw badRequest('nothing to publish: send at least one message');
@@ -248,6 +264,12 @@ export function createHub(options: CreateHubOptions): Hub {
     return { topic, epoch: appended.epoch, outcomes: appended.outcomes };
   };
 
+  const publishInputs = (topic: string, inputs: PublishInput[]): Promise<PublishResult> => {
+    assertTopic(topic);
+    assertWritableFromOutside(topic, 'publish to');
+    return publishSystemInputs(topic, inputs);
+  };
+
   const stats = (topic: string, state: LogState & { epoch: string }): TopicStats => ({
     topic,
     epoch: state.epoch,
@@ -273,6 +295,7 @@ export function createHub(options: CreateHubOptions): Hub {
     },
 
     publishInputs,
+    internal: { publishInputs: publishSystemInputs, groups: internalGroups },
     fetch,
 
     async fetchOrWait(topic, request) {
@@ -313,6 +336,7 @@ export function createHub(options: CreateHubOptions): Hub {
 
     async deleteTopic(topic) {
       assertTopic(topic);
+      assertWritableFromOutside(topic, 'delete');
       const deleted = await engineCall('delete the topic', () => engine.deleteTopic(topic));
       if (!deleted) throw notFound(`topic "${topic}" does not exist`);
     },
@@ -346,14 +370,14 @@ export function createHub(options: CreateHubOptions): Hub {
       draining = true;
       clearInterval(sweepTimer);
       waiters.releaseAll();
-      groups.drain();
+      internalGroups.drain();
     },
 
     async close() {
       this.drain();
       feed?.close();
       stopWaking();
-      await groups.drained(); // push members hand back what they hold before the store closes
+      await internalGroups.drained(); // push members hand back what they hold before the store closes
       await engine.close();
     },
   };
@@ -405,6 +429,33 @@ function subscribeInProcess(feed: Feed, topic: string, options: SubscribeOptions
       return subscription.cursor;
     },
     unsubscribe: () => subscription.close(),
+  };
+}
+
+/** Group operations change a topic's consumption state: on a system topic only the hub may do that. */
+function guardSystemTopics(groups: Groups): Groups {
+  const guard =
+    <A extends unknown[], R>(call: (topic: string, ...rest: A) => R) =>
+    (topic: string, ...rest: A): R => {
+      assertTopic(topic);
+      assertWritableFromOutside(topic, 'use consumer groups on');
+      return call(topic, ...rest);
+    };
+  return {
+    get heldClaims() {
+      return groups.heldClaims;
+    },
+    ensure: guard(groups.ensure.bind(groups)),
+    claim: guard(groups.claim.bind(groups)),
+    ack: guard(groups.ack.bind(groups)),
+    nack: guard(groups.nack.bind(groups)),
+    release: guard(groups.release.bind(groups)),
+    state: guard(groups.state.bind(groups)),
+    list: guard(groups.list.bind(groups)),
+    delete: guard(groups.delete.bind(groups)),
+    openMember: guard(groups.openMember.bind(groups)),
+    drain: () => groups.drain(),
+    drained: () => groups.drained(),
   };
 }
 

@@ -58,9 +58,11 @@ export interface TopicStats {
 }
 
 export const TOPIC_RULE =
-  'segments of 1-64 characters from [A-Za-z0-9_-], at most 8 segments joined by "." (plus an optional ".dead-letter" suffix)';
+  'segments of 1-64 characters from [A-Za-z0-9_-], at most 8 segments joined by "." (plus an optional ".dead-letter" or ".presence" suffix)';
 const TOPIC_RE = /^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,7}$/;
 export const DEAD_LETTER_SUFFIX = '.dead-letter';
+/** Join/leave events of a topic (presence); like dead letters, allowed beyond the eight-segment rule. */
+export const PRESENCE_TOPIC_SUFFIX = '.presence';
 
 export const EVENT_RULE = '1-64 characters from [A-Za-z0-9_.-]';
 const EVENT_RE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -72,9 +74,12 @@ export const MAX_JSON_DEPTH = 64;
 
 export function isValidTopic(name: string): boolean {
   if (TOPIC_RE.test(name)) return true;
-  if (!name.endsWith(DEAD_LETTER_SUFFIX)) return false;
-  const base = name.slice(0, -DEAD_LETTER_SUFFIX.length);
-  return TOPIC_RE.test(base);
+  const suffix = name.endsWith(DEAD_LETTER_SUFFIX)
+    ? DEAD_LETTER_SUFFIX
+    : name.endsWith(PRESENCE_TOPIC_SUFFIX)
+      ? PRESENCE_TOPIC_SUFFIX
+      : undefined;
+  return suffix !== undefined && TOPIC_RE.test(name.slice(0, -suffix.length));
 }
 
 export const isValidEvent = (name: string): boolean => EVENT_RE.test(name);

@@ -26,6 +26,7 @@ import { createServerMetrics } from './metrics.js';
 import { registerSecurity } from './security.js';
 import { registerShutdownGate } from './shutdown.js';
 import { registerStatic } from './static.js';
+import { createUpgradeRouter } from '../patterns/shared/upgrade-router.js';
 
 export interface CreateServerOptions extends Partial<ServerConfig> {
   /** Use this engine instead of creating one from `engine`/`dataDir`. */
@@ -92,6 +93,10 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
   // Before the routes: it checks each has an auth rule.
   const security = registerSecurity(app, { config, auth, metrics });
   registerHealth(app, hub);
+  // WebSocket-style doors (/v1/ws, /graphql, /mqtt) share the main port's one upgrade listener.
+  const upgrades = createUpgradeRouter(app.server, {
+    refuseUpgrade: (request, socket) => security.connections.refuseUpgrade(request, socket),
+  });
   registerRest(app, hub);
   registerPoll(app, hub);
   const sse = registerSse(app, hub, {
@@ -102,7 +107,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
     trackConnection: (transport) => metrics.trackConnection(transport),
     delivered: (transport, count) => metrics.delivered(transport, count),
   });
-  const websocket = registerWebSocket(app, hub, {
+  const websocket = registerWebSocket(hub, {
     maxFrameBytes: config.wsMaxPayloadBytes || config.maxMessageBytes + 16_384, // 0 = automatic
     maxBufferedBytes: config.pushMaxBufferedBytes,
     maxTopics: config.maxTopicsPerConnection,
@@ -117,7 +122,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
       rejected: (reason) => metrics.rejected(reason),
     },
     browserCheck: createBrowserCheck(browserGuard),
-    refuseUpgrade: (request, socket) => security.connections.refuseUpgrade(request, socket),
+    upgrades,
     trackConnection: (transport) => metrics.trackConnection(transport),
     delivered: (transport, count) => metrics.delivered(transport, count),
     onMemberError: (error, topic, group) =>

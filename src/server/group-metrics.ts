@@ -23,7 +23,7 @@ async function readGroupFigures(hub: Hub): Promise<GroupFigures[]> {
   const figures: GroupFigures[] = [];
   try {
     for (const { topic } of await hub.topics()) {
-      for (const state of await hub.groups.list(topic)) {
+      for (const state of await hub.internal.groups.list(topic)) {
         if (figures.length >= MAX_GROUP_SERIES) return figures;
         figures.push({ topic, group: state.group, lag: state.lag, pending: state.pending });
       }

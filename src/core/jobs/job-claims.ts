@@ -46,12 +46,12 @@ export function createJobClaims(options: JobClaimsOptions) {
   /** The job layer counts attempts per job, so the group's own limit must never be the one reached. */
   const ensureGroup = async (topic: string): Promise<void> => {
     if (ensured.has(topic)) return;
-    await hub.groups.ensure(topic, WORKERS_GROUP, { maxAttempts: GROUP_MAX_ATTEMPTS });
+    await hub.internal.groups.ensure(topic, WORKERS_GROUP, { maxAttempts: GROUP_MAX_ATTEMPTS });
     ensured.add(topic);
   };
 
   const ackQuietly = (topic: string, offset: number, member: string) =>
-    hub.groups.ack(topic, WORKERS_GROUP, [offset], { member }).then(
+    hub.internal.groups.ack(topic, WORKERS_GROUP, [offset], { member }).then(
       () => undefined,
       () => undefined,
     );
@@ -111,7 +111,7 @@ export function createJobClaims(options: JobClaimsOptions) {
       const deadline = performance.now() + (opts.waitMs ?? 0);
       for (;;) {
         const waitMs = Math.max(0, Math.floor(deadline - performance.now()));
-        const answer = await hub.groups.claim(topic, WORKERS_GROUP, {
+        const answer = await hub.internal.groups.claim(topic, WORKERS_GROUP, {
           max: 1,
           waitMs,
           leaseMs: handshakeMs,

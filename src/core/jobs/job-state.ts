@@ -112,13 +112,15 @@ export function createJobState(hub: Hub) {
     ack: (job: JobRecord, member?: string) =>
       job.offset === null
         ? Promise.resolve()
-        : settleQuietly(hub.groups.ack(queueTopic(job.queue), WORKERS_GROUP, [job.offset], { member })),
+        : settleQuietly(
+            hub.internal.groups.ack(queueTopic(job.queue), WORKERS_GROUP, [job.offset], { member }),
+          ),
     /** Keeps the submission from being redelivered before `until` (the lease end). */
     holdUntil: (job: JobRecord, until: number, member?: string) =>
       job.offset === null
         ? Promise.resolve()
         : settleQuietly(
-            hub.groups.nack(queueTopic(job.queue), WORKERS_GROUP, [job.offset], {
+            hub.internal.groups.nack(queueTopic(job.queue), WORKERS_GROUP, [job.offset], {
               member,
               delayMs: Math.min(86_400_000, Math.max(0, until - now())),
             }),

@@ -101,7 +101,7 @@ export function createJobs(options: CreateJobsOptions) {
 
   /** Publishes a waiting job's submission again (the first one left the log); records where it landed. */
   const enqueue = async (job: JobRecord): Promise<void> => {
-    const published = await hub.publishInputs(queueTopic(job.queue), [
+    const published = await hub.internal.publishInputs(queueTopic(job.queue), [
       { data: submissionJson(job), event: 'submitted' },
     ]);
     const offset = published.outcomes[0]!.offset;

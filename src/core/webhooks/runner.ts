@@ -215,7 +215,7 @@ export class WebhookRunner {
     const record = this.#record;
     const head = `{"topic":${JSON.stringify(topic)},"offset":${message.offset},"webhook":${JSON.stringify(record.id)},"url":${JSON.stringify(record.url)},"attempts":${attempts},"error":${JSON.stringify(error)}`;
     const publish = (data: string) =>
-      this.#context.hub.publishInputs(`${topic}${DEAD_LETTER_SUFFIX}`, [
+      this.#context.hub.internal.publishInputs(`${topic}${DEAD_LETTER_SUFFIX}`, [
         { data, event: message.event, idempotencyKey: messageId },
       ]);
     try {

@@ -6,14 +6,13 @@
  * in wire.ts, per-connection rules in connection.ts. Protocol: docs/protocol.md.
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
 import { WebSocketServer } from 'ws';
 import type { Principal } from '../../core/auth.js';
 import type { Hub } from '../../core/hub.js';
 import { type ErrorCode, isSwitchboardError } from '../../protocol/errors.js';
 import { CloseCode } from '../../protocol/ws.js';
+import { refuseUpgrade, type UpgradeRouter } from '../shared/upgrade-router.js';
 import { DeliveryCounter } from '../shared/delivery-counter.js';
 import { TurnBatcher } from '../shared/turn-batcher.js';
 import { WsConnection, type WsConnectionLimits } from './connection.js';
@@ -38,8 +37,8 @@ export interface WebSocketOptions extends WsConnectionLimits, OpHandlerOptions {
   browserCheck: (host: string | undefined, origin: string | undefined) => string | undefined;
   /** Replaces entries of the op table (embedding, tests). */
   handlers?: Partial<OpHandlers>;
-  /** Connection limits: answers and closes a refused upgrade; true when it did. */
-  refuseUpgrade?: (request: IncomingMessage, socket: Duplex) => boolean;
+  /** The main port's upgrade dispatcher (connection limits and unknown paths are handled there). */
+  upgrades: UpgradeRouter;
   /** Metrics: counts an open connection; returns the release function. */
   trackConnection?: (transport: 'websocket') => () => void;
   /** Metrics: messages written to clients, reported in bulk about once a second. */
@@ -56,7 +55,6 @@ export interface WebSocketEndpoint {
 const SHUTDOWN_REASON = 'server restarting; reconnect in a moment and resume from your last offsets';
 
 export function registerWebSocket(
-  app: FastifyInstance,
   hub: Hub,
   options: WebSocketOptions,
 ): WebSocketEndpoint {
@@ -78,9 +76,6 @@ export function registerWebSocket(
 
   /** Refuses the upgrade with the contract's JSON error, or undefined to accept it. */
   const refusalOf = (request: IncomingMessage): Refusal | undefined => {
-    const path = (request.url ?? '').split('?')[0]!.replace(/\/$/, '');
-    if (path !== WEBSOCKET_PATH)
-      return [404, 'not_found', `no WebSocket endpoint at ${path}; use ${WEBSOCKET_PATH}`];
     if (closing) return [503, 'unavailable', 'the server is shutting down; reconnect in a moment'];
     const refusal = options.browserCheck(request.headers.host, request.headers.origin);
     return refusal === undefined ? undefined : [403, 'forbidden', refusal];
@@ -120,8 +115,6 @@ export function registerWebSocket(
   };
 
   const upgradeOnRequest = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    // Connection limits first: a socket over a limit gets its 503/429 whatever it asked for.
-    if (options.refuseUpgrade?.(request, socket)) return;
     const refusal = refusalOf(request);
     if (refusal !== undefined) {
       refuseUpgrade(socket, ...refusal);
@@ -148,7 +141,7 @@ export function registerWebSocket(
       },
     );
   };
-  app.server.on('upgrade', upgradeOnRequest);
+  options.upgrades.add(WEBSOCKET_PATH, upgradeOnRequest);
 
   // One timer for all connections: a peer that answered no ping (nor sent anything) since the last
   // round is gone (half-open TCP, or it stopped reading), so it is terminated.
@@ -189,15 +182,4 @@ type Refusal = [status: number, code: ErrorCode, message: string];
 function refusalFromError(error: unknown): { status: number; code: ErrorCode; message: string } {
   if (isSwitchboardError(error)) return { status: error.status, code: error.code, message: error.message };
   return { status: 503, code: 'unavailable', message: 'the server could not check the token; retry shortly' };
-}
-
-/** Answers a refused upgrade with the contract's JSON error and closes the socket. */
-function refuseUpgrade(socket: Duplex, status: number, code: ErrorCode, message: string): void {
-  const body = JSON.stringify({ error: { code, message } });
-  // RFC 6750: a 401 names the scheme it wants, as the HTTP routes' answers do.
-  const challenge = status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '';
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `${challenge}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
 }
