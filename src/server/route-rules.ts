@@ -51,6 +51,8 @@ export const ROUTE_RULES: Readonly<Record<string, RouteRule>> = {
   'GET /readyz': open,
   'GET /': open,
   'GET /client.js': open,
+  'GET /openapi.json': open,
+  'GET /asyncapi.json': open,
   // GET /metrics is added by http-auth.ts: open or admin, per the `metricsPublic` setting.
 
   // Request-response and polling.

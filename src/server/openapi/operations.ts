@@ -1,0 +1,423 @@
+/**
+ * Every HTTP route as one line of data, turned into OpenAPI 3.1 by `document.ts`. A test checks that
+ * this table and the routes fastify registered are the same set, and validates real answers against
+ * the schemas: add a line here when you add a route.
+ */
+export interface QueryParam {
+  name: string;
+  description: string;
+  schema: Record<string, unknown>;
+  /** A repeated parameter (`?topic=a&topic=b`). */
+  repeated?: boolean;
+  required?: boolean;
+}
+
+export interface Answer {
+  description: string;
+  /** A schema name in schemas.ts (JSON), or a media type with a plain string body. */
+  schema?: string;
+  mediaType?: string;
+  headers?: string[];
+}
+
+export interface Operation {
+  method: 'get' | 'post' | 'put' | 'delete';
+  /** OpenAPI path: `/v1/topics/{topic}/messages`. */
+  path: string;
+  summary: string;
+  tag: string;
+  query?: QueryParam[];
+  /** A JSON body schema name; `text` also accepts text/plain (published as a string). */
+  body?: { schema: string; required?: boolean; text?: boolean; arrayOf?: boolean };
+  answers: Record<number, Answer>;
+  /** Error statuses besides the ones every route may answer (401/403 in token mode, 429, 503). */
+  errors: number[];
+  /** No token needed, in any mode. */
+  open?: boolean;
+  /** A WebSocket upgrade served by the upgrade router, not a fastify route. */
+  upgrade?: boolean;
+}
+
+const integer = (minimum: number, maximum?: number) => ({ type: 'integer', minimum, maximum });
+const after: QueryParam = {
+  name: 'after',
+  description: 'cursor: messages with offset > after',
+  schema: integer(0),
+};
+const epoch: QueryParam = {
+  name: 'epoch',
+  description: 'the epoch the cursor came from; another one answers reset',
+  schema: { type: 'string' },
+};
+const wait = (max: number): QueryParam => ({
+  name: 'wait',
+  description: 'seconds to hold the request while nothing is there (long polling); 0 answers at once',
+  schema: integer(0, max),
+});
+const GROUP = '/v1/topics/{topic}/groups/{group}';
+const JOB = '/v1/jobs/{id}';
+const sse: Answer = { description: 'a Server-Sent Events stream', mediaType: 'text/event-stream' };
+const job: Answer = { description: 'the job', schema: 'Job' };
+
+export const OPERATIONS: Operation[] = [
+  // Operations
+  {
+    method: 'get',
+    path: '/healthz',
+    summary: 'Process is up',
+    tag: 'operations',
+    open: true,
+    errors: [],
+    answers: { 200: { description: 'up', schema: 'Health' } },
+  },
+  {
+    method: 'get',
+    path: '/readyz',
+    summary: 'Engine reachable',
+    tag: 'operations',
+    open: true,
+    errors: [],
+    answers: { 200: { description: 'ready', schema: 'Health' } },
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics',
+    tag: 'operations',
+    errors: [],
+    answers: { 200: { description: 'Prometheus text exposition', mediaType: 'text/plain' } },
+  },
+  {
+    method: 'get',
+    path: '/',
+    summary: 'The web console',
+    tag: 'operations',
+    open: true,
+    errors: [],
+    answers: { 200: { description: 'HTML page', mediaType: 'text/html' } },
+  },
+  {
+    method: 'get',
+    path: '/client.js',
+    summary: 'The browser build of the client SDK (ES module)',
+    tag: 'operations',
+    open: true,
+    errors: [],
+    answers: { 200: { description: 'JavaScript', mediaType: 'text/javascript' } },
+  },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    summary: 'This document',
+    tag: 'operations',
+    open: true,
+    errors: [],
+    answers: { 200: { description: 'OpenAPI 3.1 document', mediaType: 'application/json' } },
+  },
+  {
+    method: 'get',
+    path: '/asyncapi.json',
+    summary: 'The push channels (WebSocket, SSE, MQTT) as AsyncAPI 3',
+    tag: 'operations',
+    open: true,
+    errors: [],
+    answers: { 200: { description: 'AsyncAPI 3 document', mediaType: 'application/json' } },
+  },
+
+  // Request-response and polling
+  {
+    method: 'post',
+    path: '/v1/topics/{topic}/messages',
+    summary: 'Publish one message or an atomic batch',
+    tag: 'messages',
+    body: { schema: 'Envelope', required: true, text: true, arrayOf: true },
+    answers: {
+      200: {
+        description: 'a duplicate (idempotency key already used): the original offset',
+        schema: 'PublishAnswer',
+      },
+      201: { description: 'stored (a batch answers BatchAnswer)', schema: 'PublishAnswer' },
+      202: { description: 'scheduled for later (delayMs / deliverAt)', schema: 'ScheduledAnswer' },
+    },
+    errors: [400, 413, 415, 507],
+  },
+  {
+    method: 'get',
+    path: '/v1/topics/{topic}/messages',
+    summary: 'Fetch: request-response, short polling (wait=0) and long polling (wait>0)',
+    tag: 'messages',
+    query: [
+      after,
+      { name: 'limit', description: 'at most this many messages', schema: integer(1, 1000) },
+      wait(60),
+      epoch,
+    ],
+    answers: { 200: { description: 'a page of messages', schema: 'FetchAnswer' } },
+    errors: [400],
+  },
+  {
+    method: 'get',
+    path: '/v1/topics',
+    summary: 'Topics this caller may see',
+    tag: 'topics',
+    errors: [],
+    answers: { 200: { description: 'topic list', schema: 'TopicList' } },
+  },
+  {
+    method: 'get',
+    path: '/v1/topics/{topic}',
+    summary: 'Topic stats',
+    tag: 'topics',
+    errors: [400, 404],
+    answers: { 200: { description: 'stats', schema: 'TopicStats' } },
+  },
+  {
+    method: 'delete',
+    path: '/v1/topics/{topic}',
+    summary: 'Delete a topic (admin)',
+    tag: 'topics',
+    errors: [400, 404],
+    answers: { 204: { description: 'deleted' } },
+  },
+
+  // Server push
+  {
+    method: 'get',
+    path: '/v1/topics/{topic}/events',
+    summary: 'Server-Sent Events: replay from a cursor, then live',
+    tag: 'push',
+    query: [
+      after,
+      epoch,
+      {
+        name: 'info',
+        description: 'presence info: a JSON object of at most 1 KiB',
+        schema: { type: 'string' },
+      },
+    ],
+    answers: { 200: sse },
+    errors: [400],
+  },
+  {
+    method: 'get',
+    path: '/v1/events',
+    summary: 'Server-Sent Events over several topics (one cursor for all)',
+    tag: 'push',
+    query: [
+      {
+        name: 'topic',
+        description: 'a topic to stream',
+        schema: { type: 'string' },
+        repeated: true,
+        required: true,
+      },
+    ],
+    answers: { 200: sse },
+    errors: [400],
+  },
+  {
+    method: 'get',
+    path: '/v1/ws',
+    summary: 'WebSocket upgrade (JSON ops; see the AsyncAPI document)',
+    tag: 'push',
+    upgrade: true,
+    answers: { 101: { description: 'switching protocols' } },
+    errors: [400, 404],
+  },
+
+  // Consumer groups
+  {
+    method: 'get',
+    path: '/v1/topics/{topic}/groups',
+    summary: 'Consumer groups of a topic',
+    tag: 'groups',
+    errors: [400],
+    answers: { 200: { description: 'groups', schema: 'GroupList' } },
+  },
+  {
+    method: 'put',
+    path: GROUP,
+    summary: 'Create a group (or update maxAttempts)',
+    tag: 'groups',
+    errors: [400],
+    body: { schema: 'GroupSettings' },
+    answers: {
+      200: { description: 'existed', schema: 'GroupState' },
+      201: { description: 'created', schema: 'GroupState' },
+    },
+  },
+  {
+    method: 'get',
+    path: GROUP,
+    summary: 'Group state: committed, pending, lag, members',
+    tag: 'groups',
+    errors: [400, 404],
+    answers: { 200: { description: 'state', schema: 'GroupState' } },
+  },
+  {
+    method: 'delete',
+    path: GROUP,
+    summary: 'Delete a group (admin)',
+    tag: 'groups',
+    errors: [400, 404],
+    answers: { 204: { description: 'deleted' } },
+  },
+  {
+    method: 'post',
+    path: `${GROUP}/claim`,
+    summary: 'Claim messages with a lease (long-poll with wait)',
+    tag: 'groups',
+    query: [
+      { name: 'max', description: 'at most this many messages', schema: integer(1, 1000) },
+      wait(60),
+      { name: 'leaseMs', description: 'lease length', schema: integer(1) },
+      { name: 'member', description: 'who claims', schema: { type: 'string' } },
+      {
+        name: 'start',
+        description: 'where a new group starts',
+        schema: { type: 'string', enum: ['earliest', 'latest'] },
+      },
+      { name: 'maxAttempts', description: 'deliveries before the dead letter', schema: integer(1) },
+    ],
+    answers: { 200: { description: 'claimed (messages: [] after an empty wait)', schema: 'ClaimAnswer' } },
+    errors: [400],
+  },
+  {
+    method: 'post',
+    path: `${GROUP}/ack`,
+    summary: 'Acknowledge offsets',
+    tag: 'groups',
+    body: { schema: 'Offsets', required: true },
+    errors: [400, 404, 409],
+    answers: { 200: { description: 'acked', schema: 'AckAnswer' } },
+  },
+  {
+    method: 'post',
+    path: `${GROUP}/nack`,
+    summary: 'Give offsets back (optionally after delayMs)',
+    tag: 'groups',
+    body: { schema: 'Offsets', required: true },
+    errors: [400, 404, 409],
+    answers: { 200: { description: 'nacked', schema: 'NackAnswer' } },
+  },
+
+  // Jobs
+  {
+    method: 'post',
+    path: '/v1/queues/{queue}/jobs',
+    summary: 'Submit a job',
+    tag: 'jobs',
+    body: { schema: 'JobSubmission' },
+    answers: { 202: { description: 'accepted', schema: 'JobSubmitted', headers: ['Location'] } },
+    errors: [400, 413],
+  },
+  {
+    method: 'post',
+    path: '/v1/queues/{queue}/claim',
+    summary: 'Worker: claim the next job (long-poll with wait)',
+    tag: 'jobs',
+    query: [wait(60)],
+    answers: {
+      200: { description: 'a job and its lease', schema: 'JobClaim' },
+      204: { description: 'nothing to do after the wait' },
+    },
+    errors: [400],
+  },
+  {
+    method: 'get',
+    path: JOB,
+    summary: 'Job state (long-poll for a new version with wait and version)',
+    tag: 'jobs',
+    query: [
+      wait(60),
+      { name: 'version', description: 'answer when the version differs from this', schema: integer(0) },
+    ],
+    answers: { 200: job },
+    errors: [400, 404],
+  },
+  {
+    method: 'delete',
+    path: JOB,
+    summary: 'Cancel a job',
+    tag: 'jobs',
+    errors: [404, 409],
+    answers: { 200: job },
+  },
+  {
+    method: 'get',
+    path: `${JOB}/events`,
+    summary: 'Job changes as Server-Sent Events, until its end',
+    tag: 'jobs',
+    query: [after],
+    errors: [404],
+    answers: { 200: sse },
+  },
+  {
+    method: 'post',
+    path: `${JOB}/progress`,
+    summary: 'Worker: report progress (renews the lease)',
+    tag: 'jobs',
+    body: { schema: 'JobProgress', required: true },
+    errors: [400, 404, 409],
+    answers: { 200: job },
+  },
+  {
+    method: 'post',
+    path: `${JOB}/complete`,
+    summary: 'Worker: complete with a result',
+    tag: 'jobs',
+    body: { schema: 'JobComplete', required: true },
+    errors: [400, 404, 409],
+    answers: { 200: job },
+  },
+  {
+    method: 'post',
+    path: `${JOB}/fail`,
+    summary: 'Worker: fail (optionally retry)',
+    tag: 'jobs',
+    body: { schema: 'JobFail', required: true },
+    errors: [400, 404, 409],
+    answers: { 200: job },
+  },
+
+  // Webhooks
+  {
+    method: 'post',
+    path: '/v1/topics/{topic}/webhooks',
+    summary: 'Register a webhook (admin)',
+    tag: 'webhooks',
+    body: { schema: 'WebhookRequest', required: true },
+    errors: [400],
+    answers: {
+      201: {
+        description: 'registered; the secret is shown only here',
+        schema: 'WebhookCreated',
+        headers: ['Location'],
+      },
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/webhooks',
+    summary: 'Webhooks and their delivery state (admin)',
+    tag: 'webhooks',
+    errors: [],
+    answers: { 200: { description: 'list', schema: 'WebhookList' } },
+  },
+  {
+    method: 'get',
+    path: '/v1/webhooks/{id}',
+    summary: 'One webhook (admin)',
+    tag: 'webhooks',
+    errors: [404],
+    answers: { 200: { description: 'state', schema: 'WebhookState' } },
+  },
+  {
+    method: 'delete',
+    path: '/v1/webhooks/{id}',
+    summary: 'Delete a webhook (admin)',
+    tag: 'webhooks',
+    errors: [404],
+    answers: { 204: { description: 'deleted' } },
+  },
+];
