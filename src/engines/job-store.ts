@@ -88,7 +88,16 @@ export interface UpdateJobRequest {
   status: JobStatusMessage | null;
 }
 
+/** How many jobs a queue holds in one status. */
+export interface JobCount {
+  queue: string;
+  status: JobStatus;
+  count: number;
+}
+
 export interface JobStore {
+  /** Jobs by queue and status, for the console's queue list and the `switchboard_jobs` gauge. */
+  countJobs(): Promise<JobCount[]>;
   /**
    * Stores a new job with its submission and its first status message — one step — unless its
    * queue already has a job with the same idempotency key (then nothing is written).

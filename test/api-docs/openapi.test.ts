@@ -3,7 +3,7 @@
  * and real answers matching their documented schemas.
  */
 import SwaggerParser from '@apidevtools/swagger-parser';
-import Ajv2020 from 'ajv/dist/2020.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES, ERROR_STATUS } from '../../src/protocol/errors.js';
 import { describedErrorStatuses } from '../../src/server/openapi/document.js';
@@ -142,6 +142,12 @@ describe('answers match their documented schemas', () => {
       await post(`${base}/v1/jobs/${submitted.id}/fail`, { lease: claim.lease, error: 'late' }),
     );
     await check('get', '/v1/jobs/{id}', await fetch(`${base}/v1/jobs/job_doesnotexist`));
+    const { queues } = (await check('get', '/v1/queues', await fetch(`${base}/v1/queues`))) as {
+      queues: { queue: string; counts: Record<string, number> }[];
+    };
+    expect(queues.find((q) => q.queue === 'docs')?.counts.succeeded).toBe(1);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain('switchboard_jobs{queue="docs",state="succeeded"} 1');
 
     await check('get', '/v1/webhooks', await fetch(`${base}/v1/webhooks`));
     await check(

@@ -201,6 +201,42 @@ describe.each(ENGINE_FIXTURES)('job and webhook stores on $name', ({ name, fixtu
     expect(ids(await engine.finishedBefore(5_000, 10))).toEqual([records[7]!.id, records[4]!.id]);
   });
 
+  it('counts jobs by queue and status through every transition and deletion', async () => {
+    const sorted = async () =>
+      (await engine.countJobs())
+        .filter((c) => c.count > 0)
+        .map((c) => `${c.queue}/${c.status}=${c.count}`)
+        .sort();
+    expect(await sorted()).toEqual([]);
+    const a = job();
+    const b = job();
+    const c = job({ queue: 'thumbs' });
+    for (const record of [a, b, c]) await create(engine, record);
+    expect(await sorted()).toEqual(['thumbs/queued=1', 'uploads/queued=2']);
+    const running = {
+      ...a,
+      status: 'running' as const,
+      lease: 'l',
+      leaseExpiresAt: 5_000,
+      version: 2,
+      revision: 2,
+    };
+    expect(await engine.updateJob({ job: running, expectedRevision: 1, status: status(running) })).toBe(true);
+    // A refused compare-and-set changes no count.
+    expect(
+      await engine.updateJob({
+        job: { ...b, status: 'canceled', revision: 9 },
+        expectedRevision: 7,
+        status: null,
+      }),
+    ).toBe(false);
+    const done = { ...running, status: 'succeeded' as const, finishedAt: 6_000, version: 3, revision: 3 };
+    expect(await engine.updateJob({ job: done, expectedRevision: 2, status: status(done) })).toBe(true);
+    expect(await sorted()).toEqual(['thumbs/queued=1', 'uploads/queued=1', 'uploads/succeeded=1']);
+    expect(await engine.deleteJob(a.id)).toBe(true);
+    expect(await sorted()).toEqual(['thumbs/queued=1', 'uploads/queued=1']);
+  });
+
   it('forgets an idempotency key with its job', async () => {
     const first = job({ idempotencyKey: 'k' });
     await create(engine, first);

@@ -3,7 +3,13 @@
  * the compare-and-set and the status append happen together by construction.
  */
 import type { AppendRequest, AppendResult } from '../engine.js';
-import { isActive, type JobRecord, type JobStatusMessage, type JobStore } from '../job-store.js';
+import {
+  isActive,
+  type JobCount,
+  type JobRecord,
+  type JobStatusMessage,
+  type JobStore,
+} from '../job-store.js';
 
 export interface MemoryJobAccess {
   /** The engine's synchronous append (it wakes readers itself). */
@@ -81,6 +87,17 @@ export function createMemoryJobStore(access: MemoryJobAccess): JobStore {
           limit,
         ),
       ),
+    countJobs: () =>
+      run(() => {
+        const counts = new Map<string, JobCount>();
+        for (const job of jobs.values()) {
+          const key = `${job.queue} ${job.status}`;
+          const entry = counts.get(key) ?? { queue: job.queue, status: job.status, count: 0 };
+          entry.count += 1;
+          counts.set(key, entry);
+        }
+        return [...counts.values()];
+      }),
     activeQueues: () =>
       run(() => [...new Set([...jobs.values()].filter(isActive).map((job) => job.queue))].sort()),
     queuedThrough: (queue, offset, limit) =>

@@ -13,7 +13,8 @@ import { LUA_HELPERS, type LuaScript } from './scripts/define.js';
  *
  * KEYS: job, idempotencyKeys, leases, finished, active, queued, queues,
  *       statusMeta, statusLog, statusDedupe, statusDedupeTimes, topics,
- *       queueMeta, queueLog, queueDedupe, queueDedupeTimes (update: any keys, unused)
+ *       queueMeta, queueLog, queueDedupe, queueDedupeTimes (update: any keys, unused),
+ *       queueCounts (a hash status → jobs), countedQueues (a set of queues with counts)
  * ARGV: mode, id, expectedRevision, revision, recordJson, payload, idempotencyKey ('' for none),
  *       queue, status, leaseExpiresAt (''), finishedAt (''), offset (''), createdAt,
  *       hasStatus (1/0), statusTopic, freshEpoch, now, dedupeWindowMs, maxCount, channel, node,
@@ -25,11 +26,12 @@ import { LUA_HELPERS, type LuaScript } from './scripts/define.js';
  */
 export const JOB_WRITE_SCRIPT: LuaScript = {
   name: 'switchboardJobWrite',
-  keys: 16,
+  keys: 18,
   lua: `${LUA_HELPERS}${LUA_APPEND_FUNCTION}
 local job, idem, leases, finished, active, queued, queues = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local mode, id, key, queue, status = ARGV[1], ARGV[2], ARGV[7], ARGV[8], ARGV[9]
 local record, offset = ARGV[5], ARGV[12]
+local previous = nil
 
 if mode == 'create' then
   if key ~= '' then
@@ -48,7 +50,13 @@ if mode == 'create' then
   if key ~= '' then redis.call('HSET', idem, key, id) end
 else
   if redis.call('HGET', job, 'v') ~= ARGV[3] then return { 0, '' } end
+  previous = cjson.decode(redis.call('HGET', job, 'r')).status
   redis.call('HSET', job, 'r', record, 'v', ARGV[4])
+end
+if previous ~= status then
+  if previous then redis.call('HINCRBY', KEYS[17], previous, -1) end
+  redis.call('HINCRBY', KEYS[17], status, 1)
+  redis.call('SADD', KEYS[18], queue)
 end
 
 if status == 'running' then redis.call('ZADD', leases, ARGV[10], id) else redis.call('ZREM', leases, id) end

@@ -14,7 +14,7 @@
  * engine's topic set, they assume one Redis (see docs/scaling.md for Cluster).
  */
 import type { Redis } from 'ioredis';
-import type { JobRecord, JobStatusMessage, JobStore } from '../job-store.js';
+import type { JobCount, JobRecord, JobStatus, JobStatusMessage, JobStore } from '../job-store.js';
 import { JOB_SCRIPTS, JOB_WRITE_SCRIPT } from './job-scripts.js';
 import type { KeyLayout } from './keys.js';
 import { defineScripts, runScript } from './scripts/define.js';
@@ -46,12 +46,15 @@ export function createRedisJobStore(access: RedisJobAccess): JobStore {
   const p = keys.prefix;
   const jobKey = (id: string) => `${p}:job:${id}`;
   const queueKeys = (queue: string) => ({
+    counts: `${p}:job-counts:${queue}`,
     idem: `${p}:job-keys:${queue}`,
     active: `${p}:job-active:${queue}`,
     queued: `${p}:job-queued:${queue}`,
   });
   const leases = `${p}:job-leases`;
   const finished = `${p}:job-finished`;
+  /** Every queue that has a job-counts hash (queues with only finished jobs too). */
+  const countedQueues = `${p}:job-counted-queues`;
   const queues = `${p}:job-queues`;
 
   const toRecord = (payload: string, record: string): JobRecord => ({
@@ -96,6 +99,7 @@ export function createRedisJobStore(access: RedisJobAccess): JobStore {
           ...[jobKey(job.id), q.idem, leases, finished, q.active, q.queued, queues],
           ...[t.meta, t.log, t.dedupe, t.dedupeTimes, keys.topics],
           ...[s.meta, s.log, s.dedupe, s.dedupeTimes],
+          ...[q.counts, countedQueues],
         ],
         [
           mode,
@@ -171,6 +175,7 @@ export function createRedisJobStore(access: RedisJobAccess): JobStore {
       await call('delete the job', async (r) => {
         const multi = r.multi().del(jobKey(id)).zrem(leases, id).zrem(finished, id).zrem(q.active, id);
         multi.zrem(q.queued, id);
+        multi.hincrby(q.counts, job.status, -1);
         if (job.idempotencyKey !== null) multi.hdel(q.idem, job.idempotencyKey);
         await multi.exec();
       });
@@ -185,6 +190,17 @@ export function createRedisJobStore(access: RedisJobAccess): JobStore {
       call('read finished jobs', async (r) =>
         readJobs(r, await r.zrangebyscore(finished, '-inf', `(${time}`, 'LIMIT', 0, limit)),
       ),
+    countJobs: () =>
+      call('count jobs', async (r) => {
+        const counted: JobCount[] = [];
+        for (const queue of await r.smembers(countedQueues)) {
+          const byStatus = await r.hgetall(queueKeys(queue).counts);
+          for (const [status, count] of Object.entries(byStatus)) {
+            if (Number(count) > 0) counted.push({ queue, status: status as JobStatus, count: Number(count) });
+          }
+        }
+        return counted;
+      }),
     activeQueues: () => call('list job queues', async (r) => (await r.smembers(queues)).sort()),
     queuedThrough: (queue, offset, limit) =>
       call('read queued jobs', async (r) => {

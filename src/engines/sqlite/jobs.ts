@@ -5,7 +5,7 @@
  * savepoint, so a job change and its status message are committed together or not at all.
  */
 import type Database from 'better-sqlite3';
-import type { JobRecord, JobStatusMessage, JobStore } from '../job-store.js';
+import type { JobCount, JobRecord, JobStatusMessage, JobStore } from '../job-store.js';
 import type { WriteContext, WriteQueue } from './write-queue.js';
 
 interface JobRow {
@@ -36,6 +36,7 @@ function prepare(db: Database.Database) {
     finished: db.prepare(
       'SELECT payload, record FROM jobs WHERE finished_at < ? ORDER BY finished_at LIMIT ?',
     ),
+    countJobs: db.prepare('SELECT queue, status, count(*) AS count FROM jobs GROUP BY queue, status'),
     activeQueues: db.prepare(
       `SELECT DISTINCT queue FROM jobs WHERE status IN ('queued', 'running') ORDER BY queue`,
     ),
@@ -127,6 +128,7 @@ export function createSqliteJobStore(queue: WriteQueue): JobStore {
     deleteJob: (id) => queue.write((context) => sql(context.db).delete.run(id).changes > 0),
     expiredLeases: (now, limit) => read((s) => rows(s.expired.all(now, limit))),
     finishedBefore: (time, limit) => read((s) => rows(s.finished.all(time, limit))),
+    countJobs: () => read((s) => s.countJobs.all() as JobCount[]),
     activeQueues: () => read((s) => (s.activeQueues.all() as Array<{ queue: string }>).map((r) => r.queue)),
     queuedThrough: (name, offset, limit) => read((s) => rows(s.queuedThrough.all(name, offset, limit))),
   };

@@ -303,6 +303,14 @@ export const OPERATIONS: Operation[] = [
 
   // Jobs
   {
+    method: 'get',
+    path: '/v1/queues',
+    summary: 'Job queues with their jobs counted by status',
+    tag: 'jobs',
+    errors: [],
+    answers: { 200: { description: 'queues', schema: 'QueueList' } },
+  },
+  {
     method: 'post',
     path: '/v1/queues/{queue}/jobs',
     summary: 'Submit a job',

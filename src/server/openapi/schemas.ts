@@ -154,6 +154,27 @@ export const SCHEMAS: Record<string, Schema> = {
     },
     ['id', 'queue', 'status', 'progress', 'attempts', 'version', 'createdAt', 'updatedAt'],
   ),
+  QueueList: obj(
+    {
+      queues: arrayOf(
+        obj(
+          {
+            queue: str,
+            total: int,
+            counts: obj({ queued: int, running: int, succeeded: int, failed: int, canceled: int }, [
+              'queued',
+              'running',
+              'succeeded',
+              'failed',
+              'canceled',
+            ]),
+          },
+          ['queue', 'total', 'counts'],
+        ),
+      ),
+    },
+    ['queues'],
+  ),
   JobSubmission: obj({
     payload: ref('JsonValue'),
     callbackUrl: { type: 'string', format: 'uri' },
