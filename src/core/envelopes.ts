@@ -12,7 +12,8 @@ export interface ParsedPublish {
   batch: boolean;
 }
 
-const ENVELOPE_KEYS = new Set(['data', 'event', 'idempotencyKey']);
+// delayMs/deliverAt: delayed delivery (core/schedules.ts); the wire decides what to do with them.
+const ENVELOPE_KEYS = new Set(['data', 'event', 'idempotencyKey', 'delayMs', 'deliverAt']);
 const ENVELOPE_HINT = 'send {"data":<any JSON>, "event"?:"name", "idempotencyKey"?:"key"}';
 
 function toInput(value: unknown, raw: Map<string, string>, where: string): PublishInput {
@@ -30,7 +31,10 @@ function toInput(value: unknown, raw: Map<string, string>, where: string): Publi
   if (jsonDepth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
     throw badRequest(`${where} data is nested deeper than ${MAX_JSON_DEPTH} levels; flatten the data`);
   }
-  return { data, event: envelope.event, idempotencyKey: envelope.idempotencyKey };
+  const input: PublishInput = { data, event: envelope.event, idempotencyKey: envelope.idempotencyKey };
+  if ('delayMs' in envelope) input.delayMs = envelope.delayMs;
+  if ('deliverAt' in envelope) input.deliverAt = envelope.deliverAt;
+  return input;
 }
 
 /** Parses a JSON publish body; throws `bad_request` naming what is wrong. */

@@ -13,6 +13,7 @@ import type { Groups } from './group-api.js';
 import { createGroups } from './groups.js';
 import type { HubObserver } from './hub-observer.js';
 import { DEFAULT_HUB_OPTIONS, type HubOptions } from './options.js';
+import { createSchedules, type Schedules } from './schedules.js';
 import { assertWritableFromOutside } from './system-topics.js';
 import { matchTopic } from './topic-pattern.js';
 import { assertEvent, assertIdempotencyKey, assertTopic } from './validate.js';
@@ -24,6 +25,9 @@ export interface PublishInput {
   data: string;
   event?: unknown;
   idempotencyKey?: unknown;
+  /** Delayed delivery (wires hand these to `hub.schedules`; `publishInputs` appends now). */
+  delayMs?: unknown;
+  deliverAt?: unknown;
 }
 
 export interface PublishOutcome {
@@ -89,6 +93,8 @@ export interface Hub {
   readonly options: HubOptions;
   /** Consumer groups (competing consumers): claim, ack, nack, state, push members. */
   readonly groups: Groups;
+  /** Delayed delivery: schedule, list, cancel; due messages are appended by the hub (docs/delayed.md). */
+  readonly schedules: Schedules;
   /** Long polls held right now. */
   readonly heldRequests: number;
   /** Publishes one message with plain JS data (the embeddable API). */
@@ -176,6 +182,7 @@ export function createHub(options: CreateHubOptions): Hub {
   sweepTimer.unref();
 
   const engineCall = createEngineCall(engine.name, observer?.engineOp?.bind(observer));
+  const schedules = createSchedules({ engine, options: hubOptions, retentionFor, engineCall, observer });
 
   const toFetchResult = (
     topic: string,
@@ -283,6 +290,7 @@ export function createHub(options: CreateHubOptions): Hub {
     engine,
     options: hubOptions,
     groups,
+    schedules,
     get heldRequests() {
       return waiters.size;
     },
@@ -371,6 +379,7 @@ export function createHub(options: CreateHubOptions): Hub {
       clearInterval(sweepTimer);
       waiters.releaseAll();
       internalGroups.drain();
+      schedules.stop();
     },
 
     async close() {
@@ -378,6 +387,7 @@ export function createHub(options: CreateHubOptions): Hub {
       feed?.close();
       stopWaking();
       await internalGroups.drained(); // push members hand back what they hold before the store closes
+      await schedules.stopped(); // a delivery in progress finishes before the store closes
       await engine.close();
     },
   };

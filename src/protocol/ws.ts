@@ -19,7 +19,17 @@ export type ClientOp =
       window?: number;
     }
   | { op: 'unsubscribe'; id: number; topic: string; group?: string }
-  | { op: 'publish'; id: number; topic: string; data: unknown; event?: string; idempotencyKey?: string }
+  | {
+      op: 'publish';
+      id: number;
+      topic: string;
+      data: unknown;
+      event?: string;
+      idempotencyKey?: string;
+      /** Delayed delivery: the reply then carries `scheduled` and `deliverAt` instead of `offset`. */
+      delayMs?: number;
+      deliverAt?: number;
+    }
   | { op: 'ack'; id: number; topic: string; group: string; offsets: number[] }
   | {
       op: 'nack';
@@ -107,7 +117,15 @@ const OP_FIELDS: Record<ClientOpName, Record<string, FieldRule>> = {
     window: opt('count'),
   },
   unsubscribe: { topic: req('string'), group: opt('string') },
-  publish: { topic: req('string'), data: req('any'), event: opt('any'), idempotencyKey: opt('any') },
+  publish: {
+    topic: req('string'),
+    data: req('any'),
+    event: opt('any'),
+    idempotencyKey: opt('any'),
+    // Checked by the hub's schedule rules, so every door names the same rule.
+    delayMs: opt('any'),
+    deliverAt: opt('any'),
+  },
   ack: { topic: req('string'), group: req('string'), offsets: req('offsets') },
   nack: {
     topic: req('string'),

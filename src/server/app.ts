@@ -10,6 +10,7 @@ import { registerGroups } from '../patterns/groups/index.js';
 import { registerJobs } from '../patterns/jobs/index.js';
 import { registerPoll } from '../patterns/poll/index.js';
 import { registerRest } from '../patterns/rest/index.js';
+import { registerScheduled } from '../patterns/scheduled/index.js';
 import { registerBodyParsers } from '../patterns/shared/body.js';
 import { registerSse } from '../patterns/sse/index.js';
 import { registerWebhooks } from '../patterns/webhooks/index.js';
@@ -98,6 +99,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
     refuseUpgrade: (request, socket) => security.connections.refuseUpgrade(request, socket),
   });
   registerRest(app, hub);
+  registerScheduled(app, hub); // delayed delivery: list and cancel (scheduling is a publish)
   registerPoll(app, hub);
   const sse = registerSse(app, hub, {
     keepAliveMs: config.sseKeepAliveMs,

@@ -62,6 +62,11 @@ export const ROUTE_RULES: Readonly<Record<string, RouteRule>> = {
   'GET /v1/topics': token,
   'GET /v1/topics/:topic': subscribeTopic,
   'DELETE /v1/topics/:topic': admin,
+  // Delayed delivery (docs/delayed.md): listing reads the topic; routes named by a schedule id have
+  // no topic in the URL, so the plugin checks its topic (subscribe to read, publish to cancel).
+  'GET /v1/scheduled': { kind: 'topic', capability: 'subscribe', from: 'query', name: 'topic' },
+  'GET /v1/scheduled/:id': token,
+  'DELETE /v1/scheduled/:id': token,
 
   // Server push. The WebSocket endpoint is a raw upgrade (no fastify route); it calls the
   // authenticator itself, see docs/security.md "For transport authors".

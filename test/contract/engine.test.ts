@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppendRequest, Engine, NewEntry } from '../../src/engines/engine.js';
 import { ENGINE_FIXTURES, type EngineFixture } from '../support/engines.js';
+import { scheduleStoreContract } from './schedule-store.contract.js';
 
 const RETENTION = { maxCount: 10_000, maxAgeMs: 3_600_000 };
 const T0 = 1_700_000_000_000;
@@ -185,6 +186,8 @@ describe.each(ENGINE_FIXTURES)('engine contract: $name', ({ fixture: makeFixture
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(seen).toEqual([['sig', 1]]);
   });
+
+  scheduleStoreContract(() => engine);
 });
 
 describe('sqlite engine durability', () => {

@@ -18,6 +18,7 @@ import { newEpoch } from '../epoch.js';
 import { AppendedSignal } from '../listeners.js';
 import { createMemoryGroupStore } from './groups.js';
 import { createMemoryJobStore } from './jobs.js';
+import { createMemoryScheduleStore } from './schedules.js';
 import { createMemoryWebhookStore } from './webhooks.js';
 
 interface MemoryLog {
@@ -116,6 +117,7 @@ export function createMemoryEngine(): Engine {
     ...groupStore,
     ...createMemoryJobStore({ append: appendNow, assertOpen }),
     ...createMemoryWebhookStore(assertOpen),
+    ...createMemoryScheduleStore({ append: appendNow, assertOpen }),
     name: 'memory',
     location: 'in memory (nothing survives a restart)',
     async open() {

@@ -28,6 +28,7 @@ import { createRedisJobStore } from './jobs.js';
 import { DEFAULT_KEY_PREFIX, keyLayout } from './keys.js';
 import { type StreamEntry, toAppendResult, toLogState, toMessages } from './messages.js';
 import { persistenceWarnings } from './persistence.js';
+import { createRedisScheduleStore } from './schedules.js';
 import { APPEND_SCRIPT } from './scripts/append.js';
 import { defineScripts, queueScript, runScript } from './scripts/define.js';
 import { DELETE_TOPIC_SCRIPT } from './scripts/delete-topic.js';
@@ -137,6 +138,7 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
     ...groups,
     ...createRedisJobStore({ keys, nodeId, call, newEpoch, emitAppended: emit }),
     ...createRedisWebhookStore({ keys, call }),
+    ...createRedisScheduleStore({ keys, nodeId, call, newEpoch, emitAppended: emit }),
     name: 'redis',
     location: `${server} (keys ${keys.prefix}:*)`,
     nodeId,

@@ -26,6 +26,7 @@ import { newEpoch } from '../epoch.js';
 import { AppendedSignal } from '../listeners.js';
 import { createSqliteGroupStore } from './groups.js';
 import { createSqliteJobStore } from './jobs.js';
+import { createSqliteScheduleStore } from './schedules.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
 import { createSqliteWebhookStore } from './webhooks.js';
 import { createWriteQueue } from './write-queue.js';
@@ -87,6 +88,7 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqliteEngine {
     ...groups.store,
     ...createSqliteJobStore(writes),
     ...createSqliteWebhookStore(writes),
+    ...createSqliteScheduleStore(writes),
     name: 'sqlite',
     location: file,
 

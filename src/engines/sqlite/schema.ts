@@ -1,5 +1,7 @@
 /** Schema of the SQLite engine's single database file. Bump SCHEMA_VERSION with every change. */
-export const SCHEMA_VERSION = 3;
+import { SCHEDULE_SCHEMA } from './schedules.js';
+
+export const SCHEMA_VERSION = 4;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS topics (
@@ -102,4 +104,5 @@ CREATE TABLE IF NOT EXISTS leases (
   holder TEXT NOT NULL,
   until  INTEGER NOT NULL
 ) WITHOUT ROWID;
-`;
+-- Version 4: scheduled messages (src/engines/sqlite/schedules.ts).
+${SCHEDULE_SCHEMA}`;

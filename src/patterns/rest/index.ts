@@ -5,6 +5,8 @@
 import type { FastifyInstance } from 'fastify';
 import { parsePublishBody } from '../../core/envelopes.js';
 import type { Hub, PublishInput } from '../../core/hub.js';
+import { isScheduled } from '../../core/schedule-rules.js';
+import { badRequest } from '../../protocol/errors.js';
 import { bodyOf } from '../shared/body.js';
 
 type TopicParams = { topic: string };
@@ -18,6 +20,12 @@ export function registerRest(app: FastifyInstance, hub: Hub): void {
       inputs = [{ data: JSON.stringify(body.text) }];
     } else {
       ({ inputs, batch } = parsePublishBody(body.text));
+    }
+    if (inputs.some(isScheduled)) {
+      // Delayed delivery (docs/delayed.md): one envelope per schedule; a batch is appended atomically now.
+      if (batch) throw badRequest('delayMs/deliverAt apply to single messages: send each on its own');
+      const scheduled = await hub.schedules.schedule(request.params.topic, inputs[0]!);
+      return reply.code(scheduled.duplicate ? 200 : 202).send(scheduled);
     }
     const result = await hub.publishInputs(request.params.topic, inputs);
     if (batch) {

@@ -8,6 +8,7 @@
 
 import type { FeedSink, FeedStart, FeedSubscription, GapNotice, ResetNotice } from '../../core/feed.js';
 import type { Hub } from '../../core/hub.js';
+import { isScheduled } from '../../core/schedule-rules.js';
 import { assertTopic } from '../../core/validate.js';
 import type { StoredMessage } from '../../engines/engine.js';
 import { badRequest, conflict, notFound } from '../../protocol/errors.js';
@@ -70,6 +71,10 @@ export function createOpHandlers(hub: Hub, options: OpHandlerOptions): OpHandler
     async publish(_connection, op, text) {
       // The frame was validated as a JSON object with `data`: take data's text exactly as sent.
       const data = rawMembers(text).members.get('data')!;
+      if (isScheduled(op)) {
+        const { duplicate, ...scheduled } = await hub.schedules.schedule(op.topic, { ...op, data });
+        return { ...scheduled, duplicate };
+      }
       const result = await hub.publishInputs(op.topic, [
         { data, event: op.event, idempotencyKey: op.idempotencyKey },
       ]);
