@@ -59,6 +59,7 @@ export function registerServe(program: Command): void {
       'comma-separated browser origins allowed besides the server itself, or *',
     )
     .option('--allow-private-webhooks', 'allow webhooks to private, loopback and link-local addresses')
+    .option('--vapid-subject <contact>', 'Web Push VAPID contact, a mailto: or https: URL (docs/push.md)')
     .option('--max-message-bytes <n>', `largest message data (default ${DEFAULT_CONFIG.maxMessageBytes})`)
     .option('--max-body-bytes <n>', `largest request body (default ${DEFAULT_CONFIG.maxBodyBytes})`)
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace (default info)')

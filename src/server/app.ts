@@ -13,6 +13,7 @@ import { registerRest } from '../patterns/rest/index.js';
 import { registerScheduled } from '../patterns/scheduled/index.js';
 import { registerBodyParsers } from '../patterns/shared/body.js';
 import { registerSse } from '../patterns/sse/index.js';
+import { registerPush } from '../patterns/push/index.js';
 import { registerWebhooks } from '../patterns/webhooks/index.js';
 import { registerWebSocket } from '../patterns/websocket/index.js';
 import { authenticatorFromConfig } from './auth-setup.js';
@@ -135,6 +136,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
   });
   registerGroups(app, hub);
   await registerWebhooks(app, hub, config); // before jobs: job callbacks are webhooks
+  await registerPush(app, hub, config);
   registerJobs(app, hub, config);
   registerStatic(app); // GET /client.js (browser SDK) and GET / (web console)
 

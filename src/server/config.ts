@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { WS_AUTH_DEADLINE_MS } from '../core/auth.js';
 import type { RetentionRule } from '../core/options.js';
+import { DEFAULT_PUSH_RETRY_SCHEDULE_MS } from '../core/push/push.js';
+import { assertVapidKeys } from '../core/push/vapid.js';
 import { DEFAULT_RETRY_SCHEDULE_MS, isValidSchedule } from '../core/webhooks/retry-schedule.js';
 import { assertSecret } from '../core/webhooks/sign.js';
 
@@ -54,6 +56,14 @@ export interface ServerConfig {
   webhookRetryScheduleMs: number[];
   /** A webhook receiver must answer within this. @default 10_000 (10 s) */
   webhookTimeoutMs: number;
+  // Web Push: see docs/push.md.
+  /** VAPID key pair, base64url (both or neither); generated once per data directory when unset. */
+  vapidPublicKey: string | undefined;
+  vapidPrivateKey: string | undefined;
+  /** VAPID `sub`: a `mailto:` or `https:` contact push services may use to reach the operator. */
+  vapidSubject: string | undefined;
+  /** Delays between push delivery attempts; after the last one the message is dead-lettered. */
+  pushRetryScheduleMs: number[];
   logLevel: string;
   /** Largest request body. @default 1_048_576 (1 MiB) */
   maxBodyBytes: number;
@@ -126,6 +136,10 @@ export const DEFAULT_CONFIG: ServerConfig = {
   callbackSecret: undefined,
   webhookRetryScheduleMs: [...DEFAULT_RETRY_SCHEDULE_MS],
   webhookTimeoutMs: 10_000,
+  vapidPublicKey: undefined,
+  vapidPrivateKey: undefined,
+  vapidSubject: undefined,
+  pushRetryScheduleMs: [...DEFAULT_PUSH_RETRY_SCHEDULE_MS],
   logLevel: 'info',
   maxBodyBytes: 1_048_576,
   maxMessageBytes: 65_536,
@@ -182,6 +196,10 @@ const ENV_NAMES: Array<[keyof ServerConfig | 'config', string]> = [
   ['callbackSecret', 'SWITCHBOARD_CALLBACK_SECRET'],
   ['webhookRetryScheduleMs', 'SWITCHBOARD_WEBHOOK_RETRY_SCHEDULE_MS'],
   ['webhookTimeoutMs', 'SWITCHBOARD_WEBHOOK_TIMEOUT_MS'],
+  ['vapidPublicKey', 'SWITCHBOARD_VAPID_PUBLIC_KEY'],
+  ['vapidPrivateKey', 'SWITCHBOARD_VAPID_PRIVATE_KEY'],
+  ['vapidSubject', 'SWITCHBOARD_VAPID_SUBJECT'],
+  ['pushRetryScheduleMs', 'SWITCHBOARD_PUSH_RETRY_SCHEDULE_MS'],
   ['logLevel', 'SWITCHBOARD_LOG_LEVEL'],
   ['maxBodyBytes', 'SWITCHBOARD_MAX_BODY_BYTES'],
   ['maxMessageBytes', 'SWITCHBOARD_MAX_MESSAGE_BYTES'],
@@ -242,7 +260,7 @@ function applySetting(config: ServerConfig, key: keyof ServerConfig, value: stri
       .split(',')
       .map((origin) => origin.trim())
       .filter(Boolean);
-  } else if (key === 'webhookRetryScheduleMs') {
+  } else if (key === 'webhookRetryScheduleMs' || key === 'pushRetryScheduleMs') {
     target[key] = String(value)
       .split(',')
       .map((delay) => delay.trim())
@@ -271,6 +289,7 @@ function validate(config: ServerConfig): ServerConfig {
   validateAuth(config);
   validateLimits(config);
   validateJobsAndWebhooks(config);
+  validatePush(config);
   if (config.maxMessageBytes < 1 || config.maxBodyBytes < config.maxMessageBytes) {
     throw new ConfigError('maxBodyBytes must be at least maxMessageBytes, and both positive');
   }
@@ -353,5 +372,27 @@ function validateJobsAndWebhooks(config: ServerConfig): void {
     } catch (error) {
       throw new ConfigError((error as Error).message);
     }
+  }
+}
+
+function validatePush(config: ServerConfig): void {
+  if (!isValidSchedule(config.pushRetryScheduleMs)) {
+    throw new ConfigError(
+      'pushRetryScheduleMs must be a list of at most 50 delays in milliseconds (0 to 7 days each), e.g. 5000,30000,120000',
+    );
+  }
+  const { vapidPublicKey, vapidPrivateKey, vapidSubject } = config;
+  if (Boolean(vapidPublicKey) !== Boolean(vapidPrivateKey)) {
+    throw new ConfigError('give both vapidPublicKey and vapidPrivateKey (one pair), or neither');
+  }
+  if (vapidPublicKey && vapidPrivateKey) {
+    try {
+      assertVapidKeys({ publicKey: vapidPublicKey, privateKey: vapidPrivateKey });
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+  }
+  if (vapidSubject !== undefined && !/^(mailto:|https:\/\/)\S+$/.test(vapidSubject)) {
+    throw new ConfigError(`vapidSubject must be a mailto: or https: URL, got "${vapidSubject}"`);
   }
 }

@@ -100,6 +100,13 @@ export const ROUTE_RULES: Readonly<Record<string, RouteRule>> = {
   'GET /v1/webhooks': admin,
   'GET /v1/webhooks/:id': admin,
   'DELETE /v1/webhooks/:id': admin,
+  // Web Push (docs/push.md): the VAPID key is public by nature; a push subscription reads its
+  // topic, so it needs `subscribe` there. Routes named by a subscription id: any valid token, then
+  // the push plugin checks `subscribe` on the subscription's topic.
+  'GET /v1/push/vapid-public-key': open,
+  'POST /v1/topics/:topic/push-subscriptions': subscribeTopic,
+  'GET /v1/push-subscriptions/:id': token,
+  'DELETE /v1/push-subscriptions/:id': token,
 };
 
 export function ruleFor(method: string, url: string): RouteRule | undefined {

@@ -20,8 +20,12 @@ import {
 
 export interface DeliveryRequest {
   url: string;
-  /** The JSON body, sent as is. */
-  body: string;
+  /** The body, sent as is (JSON text unless `contentType` says otherwise). */
+  body: string | Buffer;
+  /** @default 'application/json' */
+  contentType?: string;
+  /** @default USER_AGENT */
+  userAgent?: string;
   headers: Record<string, string>;
   timeoutMs: number;
   maxResponseBytes: number;
@@ -39,6 +43,12 @@ export interface DeliveryOutcome {
   status?: number;
   /** Why it failed, in words (for the webhook's `lastError`). */
   error?: string;
+  /** The answer's `Retry-After` header, as sent (the caller decides whether to honour it). */
+  retryAfter?: string;
+  /** When to try again at the earliest, in ms from now (set by senders that honour `Retry-After`). */
+  retryAfterMs?: number;
+  /** The destination is gone for good (Web Push 404/410): delete it instead of retrying. */
+  gone?: boolean;
   durationMs: number;
 }
 
@@ -55,6 +65,7 @@ const agents = {
 interface HopAnswer {
   status: number;
   location: string | undefined;
+  retryAfter: string | undefined;
   snippet: string;
 }
 
@@ -71,9 +82,9 @@ function postOnce(url: URL, request: DeliveryRequest, timeoutMs: number): Promis
       ) as unknown as https.RequestOptions['lookup'],
       headers: {
         ...request.headers,
-        'content-type': 'application/json',
+        'content-type': request.contentType ?? 'application/json',
         'content-length': String(Buffer.byteLength(request.body)),
-        'user-agent': USER_AGENT,
+        'user-agent': request.userAgent ?? USER_AGENT,
       },
     };
     const outgoing = (secure ? https : http).request(url, options, (response) => {
@@ -81,7 +92,12 @@ function postOnce(url: URL, request: DeliveryRequest, timeoutMs: number): Promis
       let snippet = '';
       const finish = (): void => {
         clearTimeout(timer);
-        resolve({ status: response.statusCode ?? 0, location: response.headers.location, snippet });
+        resolve({
+          status: response.statusCode ?? 0,
+          location: response.headers.location,
+          retryAfter: response.headers['retry-after'],
+          snippet,
+        });
       };
       response.on('data', (chunk: Buffer) => {
         received += chunk.length;
@@ -117,11 +133,12 @@ function describe(error: unknown): string {
 export async function postWebhook(request: DeliveryRequest): Promise<DeliveryOutcome> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
-  const failed = (error: string, status?: number): DeliveryOutcome => ({
+  const failed = (error: string, status?: number, retryAfter?: string): DeliveryOutcome => ({
     ok: false,
     error,
     durationMs: elapsed(),
     ...(status === undefined ? {} : { status }),
+    ...(retryAfter === undefined ? {} : { retryAfter }),
   });
   let url: URL;
   try {
@@ -152,6 +169,6 @@ export async function postWebhook(request: DeliveryRequest): Promise<DeliveryOut
     if (answer.status >= 200 && answer.status < 300)
       return { ok: true, status: answer.status, durationMs: elapsed() };
     const body = answer.snippet.trim().slice(0, ERROR_SNIPPET_CHARS);
-    return failed(`HTTP ${answer.status}${body ? `: ${body}` : ''}`, answer.status);
+    return failed(`HTTP ${answer.status}${body ? `: ${body}` : ''}`, answer.status, answer.retryAfter);
   }
 }

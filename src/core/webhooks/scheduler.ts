@@ -1,21 +1,26 @@
 /**
- * Runs every webhook's delivery loop (runner.ts): one loop per webhook, so each keeps its order and
- * its own retry timer, while a global cap bounds the POSTs in flight. Loops are woken by appends to
- * their topic (one hub listener for all of them) and by their retry timers.
+ * Runs every destination's delivery loop (runner.ts): one loop per webhook (or push subscription),
+ * so each keeps its order and its own retry timer, while a global cap bounds the requests in
+ * flight. Loops are woken by appends to their topic (one hub listener for all of them) and by their
+ * retry timers. Webhooks and Web Push each run one scheduler; what differs (how a message is sent,
+ * where records live) comes in through the options.
  *
  * With several nodes on one Redis, one node delivers at a time: a named lease in the engine
  * (`acquireLease('webhook-dispatcher')`), renewed every few seconds; the others keep their loops
  * asleep and take over within the lease's lifetime if the holder dies. Every few seconds the list
- * is read again, so webhooks registered or deleted on other nodes are picked up.
+ * is read again, so destinations registered or deleted on other nodes are picked up.
  */
 import { randomBytes } from 'node:crypto';
 import type { StoredMessage } from '../../engines/engine.js';
-import type { WebhookRecord } from '../../engines/webhook-store.js';
 import type { Hub } from '../hub.js';
-import { messageJson } from '../wire-json.js';
-import { type DeliveryOutcome, postWebhook } from './deliver.js';
-import { type DeliveryMetric, type RunnerContext, WebhookRunner } from './runner.js';
-import { signatureHeaders } from './sign.js';
+import type { DeliveryOutcome } from './deliver.js';
+import {
+  type DeliveryMetric,
+  type DeliveryRecord,
+  type DeliveryRecordStore,
+  DeliveryRunner,
+  type RunnerContext,
+} from './runner.js';
 
 export interface DeliverySettings {
   retryScheduleMs: readonly number[];
@@ -27,12 +32,23 @@ export interface DeliverySettings {
   maxConcurrent: number;
 }
 
-export interface SchedulerOptions extends DeliverySettings {
+export interface SchedulerOptions<R extends DeliveryRecord> {
   hub: Hub;
-  /** Secret for callbacks submitted without their own. */
-  callbackSecret(): string;
+  retryScheduleMs: readonly number[];
+  /** Requests in flight at once over all destinations. */
+  maxConcurrent: number;
+  /** The engine lease that elects the one delivering node. */
+  leaseName: string;
+  /** Every record to run (re-read every refresh). */
+  list(): Promise<R[]>;
+  store: DeliveryRecordStore<R>;
+  /** Sends one message (the scheduler bounds how many run at once). */
+  send(record: R, message: StoredMessage, messageId: string): Promise<DeliveryOutcome>;
+  deadLetterFields: RunnerContext<R>['deadLetterFields'];
+  forget?: RunnerContext<R>['forget'];
+  relevant?: RunnerContext<R>['relevant'];
   onOutcome?(outcome: DeliveryMetric): void;
-  onError?(error: unknown, record: WebhookRecord): void;
+  onError?(error: unknown, record: R): void;
   /** How often the list is re-read and the dispatcher lease renewed. @default 5_000 */
   refreshIntervalMs?: number;
   /**
@@ -42,11 +58,10 @@ export interface SchedulerOptions extends DeliverySettings {
   sharedEngine: boolean;
 }
 
-const LEASE_NAME = 'webhook-dispatcher';
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /** A counting semaphore: at most `size` holders; the rest wait in order. */
-class Slots {
+export class Slots {
   #free: number;
   readonly #waiting: Array<() => void> = [];
   constructor(size: number) {
@@ -65,27 +80,30 @@ class Slots {
   }
 }
 
-export class WebhookScheduler {
-  readonly #options: SchedulerOptions;
-  readonly #runners = new Map<string, WebhookRunner>();
-  readonly #byTopic = new Map<string, Set<WebhookRunner>>();
+export class DeliveryScheduler<R extends DeliveryRecord> {
+  readonly #options: SchedulerOptions<R>;
+  readonly #runners = new Map<string, DeliveryRunner<R>>();
+  readonly #byTopic = new Map<string, Set<DeliveryRunner<R>>>();
   readonly #slots: Slots;
   readonly #nodeId = randomBytes(6).toString('base64url');
   #leading = false;
   #timer: NodeJS.Timeout | undefined;
   #stopListening: (() => void) | undefined;
   #stopped = false;
-  readonly #context: RunnerContext;
+  readonly #context: RunnerContext<R>;
 
-  constructor(options: SchedulerOptions) {
+  constructor(options: SchedulerOptions<R>) {
     this.#options = options;
     this.#slots = new Slots(options.maxConcurrent);
     this.#context = {
       hub: options.hub,
-      store: options.hub.engine,
+      store: options.store,
       now: () => options.hub.options.now(),
       schedule: options.retryScheduleMs,
-      send: (record, message, messageId) => this.#send(record, message, messageId),
+      send: (record, message, messageId) => this.#slots.run(() => options.send(record, message, messageId)),
+      deadLetterFields: options.deadLetterFields,
+      ...(options.forget ? { forget: options.forget } : {}),
+      ...(options.relevant ? { relevant: options.relevant } : {}),
       leading: () => this.#leading && !this.#stopped,
       onOutcome: (outcome) => options.onOutcome?.(outcome),
       onError: (error, record) => options.onError?.(error, record),
@@ -113,9 +131,10 @@ export class WebhookScheduler {
   }
 
   /** Starts delivering a webhook just stored (on this node). */
-  add(record: WebhookRecord): void {
-    if (this.#stopped || this.#runners.has(record.id) || record.done) return;
-    const runner = new WebhookRunner(record, this.#context);
+  add(record: R): void {
+    // A stopped runner may still be finishing its last send; a new record of the same id replaces it.
+    if (this.#stopped || this.#runners.get(record.id)?.stopped === false || record.done) return;
+    const runner = new DeliveryRunner(record, this.#context);
     this.#runners.set(record.id, runner);
     let set = this.#byTopic.get(record.topic);
     if (!set) {
@@ -132,7 +151,7 @@ export class WebhookScheduler {
   }
 
   /** The live state of a webhook this node runs (fresher than the store between writes). */
-  current(id: string): WebhookRecord | undefined {
+  current(id: string): R | undefined {
     return this.#runners.get(id)?.record;
   }
 
@@ -147,13 +166,13 @@ export class WebhookScheduler {
     if (this.#leading && this.#options.sharedEngine) {
       // Hand over at once instead of making the other nodes wait for the lease to run out.
       await this.#options.hub.engine
-        .acquireLease(LEASE_NAME, this.#nodeId, this.#options.hub.options.now(), 0)
+        .acquireLease(this.#options.leaseName, this.#nodeId, this.#options.hub.options.now(), 0)
         .catch(() => false);
     }
     this.#leading = false;
   }
 
-  #forget(id: string, runner: WebhookRunner): void {
+  #forget(id: string, runner: DeliveryRunner<R>): void {
     if (this.#runners.get(id) === runner) this.#runners.delete(id);
     const set = this.#byTopic.get(runner.record.topic);
     set?.delete(runner);
@@ -168,8 +187,13 @@ export class WebhookScheduler {
     const wasLeading = this.#leading;
     this.#leading =
       !this.#options.sharedEngine ||
-      (await engine.acquireLease(LEASE_NAME, this.#nodeId, hub.options.now(), refreshIntervalMs * 3));
-    const records = await engine.listWebhooks();
+      (await engine.acquireLease(
+        this.#options.leaseName,
+        this.#nodeId,
+        hub.options.now(),
+        refreshIntervalMs * 3,
+      ));
+    const records = await this.#options.list();
     const ids = new Set(records.map((record) => record.id));
     for (const [id, runner] of this.#runners) if (!ids.has(id)) runner.stop();
     for (const record of records) {
@@ -180,23 +204,5 @@ export class WebhookScheduler {
         runner.wake();
       }
     }
-  }
-
-  #send(record: WebhookRecord, message: StoredMessage, messageId: string): Promise<DeliveryOutcome> {
-    const options = this.#options;
-    // A callback's body is the job itself (its status message's data); a webhook's is the message.
-    const body = record.kind === 'callback' ? message.data : messageJson(message);
-    const secret = record.secret ?? options.callbackSecret();
-    return this.#slots.run(() =>
-      postWebhook({
-        url: record.url,
-        body,
-        headers: signatureHeaders(secret, messageId, body, Date.now()),
-        timeoutMs: options.timeoutMs,
-        maxResponseBytes: options.maxResponseBytes,
-        maxRedirects: options.maxRedirects,
-        allowPrivate: options.allowPrivate,
-      }),
-    );
   }
 }

@@ -10,11 +10,15 @@ import type { WebhookRecord } from '../../engines/webhook-store.js';
 import { notFound } from '../../protocol/errors.js';
 import { createEngineCall } from '../engine-call.js';
 import type { Hub } from '../hub.js';
+import { jobJson } from '../jobs/job-json.js';
+import { isFinished } from '../jobs/transitions.js';
 import { assertTopic } from '../validate.js';
+import { messageJson } from '../wire-json.js';
+import { postWebhook } from './deliver.js';
 import { DEFAULT_RETRY_SCHEDULE_MS } from './retry-schedule.js';
 import type { DeliveryMetric } from './runner.js';
-import { type DeliverySettings, WebhookScheduler } from './scheduler.js';
-import { assertSecret, generateSecret } from './sign.js';
+import { DeliveryScheduler, type DeliverySettings } from './scheduler.js';
+import { assertSecret, generateSecret, signatureHeaders } from './sign.js';
 import { assertDestination } from './ssrf-guard.js';
 
 export const WEBHOOK_DEFAULTS: DeliverySettings = {
@@ -75,13 +79,39 @@ export function createWebhooks(options: CreateWebhooksOptions) {
   const settings: DeliverySettings = { ...WEBHOOK_DEFAULTS, ...definedOnly(options) };
   const engine = hub.engine;
   let secret: { value: string; generated: boolean } | undefined;
-  const scheduler = new WebhookScheduler({
+  const callbackSecret = (): string => {
+    if (!secret) throw new Error('webhooks are not started');
+    return secret.value;
+  };
+  const scheduler = new DeliveryScheduler<WebhookRecord>({
     ...settings,
     hub,
-    callbackSecret: () => {
-      if (!secret) throw new Error('webhooks are not started');
-      return secret.value;
+    leaseName: 'webhook-dispatcher',
+    list: () => engine.listWebhooks(),
+    store: { get: (id) => engine.getWebhook(id), update: (r, rev) => engine.updateWebhook(r, rev) },
+    send: async (record, message, messageId) => {
+      // A callback's body is the job itself, as the job store has it (never the status message's
+      // data: the store is the truth); a webhook's is the message.
+      const job = record.kind === 'callback' ? await callbackJob(record) : undefined;
+      const body = job ? jobJson(job) : messageJson(message);
+      return postWebhook({
+        url: record.url,
+        body,
+        headers: signatureHeaders(record.secret ?? callbackSecret(), messageId, body, Date.now()),
+        timeoutMs: settings.timeoutMs,
+        maxResponseBytes: settings.maxResponseBytes,
+        maxRedirects: settings.maxRedirects,
+        allowPrivate: settings.allowPrivate,
+      });
     },
+    // A callback fires only on a terminal status the job store confirms.
+    relevant: async (record, message) => {
+      if (record.kind !== 'callback') return true;
+      const job = await callbackJob(record);
+      return job !== undefined && isFinished(job) && job.status === message.event;
+    },
+    deadLetterFields: (record) =>
+      `"webhook":${JSON.stringify(record.id)},"url":${JSON.stringify(record.url)}`,
     onOutcome: options.onOutcome,
     onError: options.onError,
     refreshIntervalMs: options.refreshIntervalMs,
@@ -89,6 +119,9 @@ export function createWebhooks(options: CreateWebhooksOptions) {
   });
 
   const engineCall = createEngineCall(engine.name);
+  /** The job a callback reports on: its status topic is `jobs.<queue>.<id>`. */
+  const callbackJob = async (record: WebhookRecord) =>
+    (await engine.getJob(record.topic.slice(record.topic.lastIndexOf('.') + 1))) ?? undefined;
 
   const stateOf = async (stored: WebhookRecord): Promise<WebhookState> => {
     const record = scheduler.current(stored.id) ?? stored;

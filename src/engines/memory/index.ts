@@ -19,6 +19,7 @@ import { AppendedSignal } from '../listeners.js';
 import { createMemoryGroupStore } from './groups.js';
 import { createMemoryJobStore } from './jobs.js';
 import { createMemoryScheduleStore } from './schedules.js';
+import { createMemoryPushStore } from './push.js';
 import { createMemoryWebhookStore } from './webhooks.js';
 
 interface MemoryLog {
@@ -117,6 +118,7 @@ export function createMemoryEngine(): Engine {
     ...groupStore,
     ...createMemoryJobStore({ append: appendNow, assertOpen }),
     ...createMemoryWebhookStore(assertOpen),
+    ...createMemoryPushStore(assertOpen),
     ...createMemoryScheduleStore({ append: appendNow, assertOpen }),
     name: 'memory',
     location: 'in memory (nothing survives a restart)',

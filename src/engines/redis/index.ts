@@ -35,6 +35,7 @@ import { DELETE_TOPIC_SCRIPT } from './scripts/delete-topic.js';
 import { READ_SCRIPT } from './scripts/read.js';
 import { SWEEP_SCRIPT } from './scripts/sweep.js';
 import { subscribeWakeUps, type WakeUps } from './signal.js';
+import { createRedisPushStore } from './push.js';
 import { createRedisWebhookStore } from './webhooks.js';
 
 export interface RedisEngineOptions {
@@ -138,6 +139,7 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
     ...groups,
     ...createRedisJobStore({ keys, nodeId, call, newEpoch, emitAppended: emit }),
     ...createRedisWebhookStore({ keys, call }),
+    ...createRedisPushStore({ keys, call }),
     ...createRedisScheduleStore({ keys, nodeId, call, newEpoch, emitAppended: emit }),
     name: 'redis',
     location: `${server} (keys ${keys.prefix}:*)`,

@@ -28,6 +28,7 @@ import { createSqliteGroupStore } from './groups.js';
 import { createSqliteJobStore } from './jobs.js';
 import { createSqliteScheduleStore } from './schedules.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
+import { createSqlitePushStore } from './push.js';
 import { createSqliteWebhookStore } from './webhooks.js';
 import { createWriteQueue } from './write-queue.js';
 
@@ -88,6 +89,7 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqliteEngine {
     ...groups.store,
     ...createSqliteJobStore(writes),
     ...createSqliteWebhookStore(writes),
+    ...createSqlitePushStore(writes),
     ...createSqliteScheduleStore(writes),
     name: 'sqlite',
     location: file,

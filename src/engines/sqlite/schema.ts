@@ -1,7 +1,8 @@
 /** Schema of the SQLite engine's single database file. Bump SCHEMA_VERSION with every change. */
+import { PUSH_SCHEMA } from './push.js';
 import { SCHEDULE_SCHEMA } from './schedules.js';
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS topics (
@@ -105,4 +106,6 @@ CREATE TABLE IF NOT EXISTS leases (
   until  INTEGER NOT NULL
 ) WITHOUT ROWID;
 -- Version 4: scheduled messages (src/engines/sqlite/schedules.ts).
-${SCHEDULE_SCHEMA}`;
+${SCHEDULE_SCHEMA}
+-- Version 5: Web Push subscriptions (src/engines/sqlite/push.ts).
+${PUSH_SCHEMA}`;
