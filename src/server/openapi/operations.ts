@@ -428,4 +428,46 @@ export const OPERATIONS: Operation[] = [
     errors: [404],
     answers: { 204: { description: 'deleted' } },
   },
+
+  // Web Push (docs/push.md)
+  {
+    method: 'get',
+    path: '/v1/push/vapid-public-key',
+    summary: 'The VAPID public key for pushManager.subscribe',
+    tag: 'push',
+    errors: [],
+    open: true,
+    answers: { 200: { description: 'base64url P-256 public key', schema: 'VapidPublicKey' } },
+  },
+  {
+    method: 'post',
+    path: '/v1/topics/{topic}/push-subscriptions',
+    summary: "Register a browser's push subscription on a topic",
+    tag: 'push',
+    body: { schema: 'PushSubscriptionRequest', required: true },
+    errors: [400, 413],
+    answers: {
+      201: {
+        description: 'registered (the same endpoint again keeps its id)',
+        schema: 'PushSubscriptionCreated',
+        headers: ['Location'],
+      },
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/push-subscriptions/{id}',
+    summary: 'One push subscription and its delivery state',
+    tag: 'push',
+    errors: [404],
+    answers: { 200: { description: 'state', schema: 'PushSubscriptionState' } },
+  },
+  {
+    method: 'delete',
+    path: '/v1/push-subscriptions/{id}',
+    summary: 'Delete a push subscription',
+    tag: 'push',
+    errors: [404],
+    answers: { 204: { description: 'deleted' } },
+  },
 ];

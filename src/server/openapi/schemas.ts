@@ -232,5 +232,50 @@ export const SCHEMAS: Record<string, Schema> = {
     ['id', 'topic', 'url', 'state', 'delivered', 'failed', 'backlog'],
   ),
   WebhookList: obj({ webhooks: arrayOf(ref('WebhookState')) }, ['webhooks']),
+  VapidPublicKey: obj({ publicKey: str }, ['publicKey']),
+  PushSubscriptionRequest: {
+    ...obj(
+      {
+        subscription: {
+          ...obj(
+            {
+              endpoint: { type: 'string', format: 'uri' },
+              expirationTime: { type: ['integer', 'null'] },
+              keys: { ...obj({ p256dh: str, auth: str }, ['p256dh', 'auth']), additionalProperties: false },
+            },
+            ['endpoint', 'keys'],
+          ),
+          additionalProperties: false,
+        },
+        ttl: { type: 'integer', minimum: 0, maximum: 2_419_200 },
+        urgency: { type: 'string', enum: ['very-low', 'low', 'normal', 'high'] },
+      },
+      ['subscription'],
+    ),
+    additionalProperties: false,
+  },
+  PushSubscriptionCreated: obj({ id: str }, ['id']),
+  PushSubscriptionState: obj(
+    {
+      id: str,
+      topic: str,
+      pushService: str,
+      ttl: int,
+      urgency: str,
+      state: { type: 'string', enum: ['active', 'failing'] },
+      createdAt: ms,
+      delivered: int,
+      failed: int,
+      failedAttempts: int,
+      backlog: int,
+      cursor: int,
+      attempt: int,
+      nextAttemptAt: { type: ['integer', 'null'] },
+      lastError: { type: ['string', 'null'] },
+      lastErrorAt: { type: ['integer', 'null'] },
+      lastDeliveredAt: { type: ['integer', 'null'] },
+    },
+    ['id', 'topic', 'pushService', 'state', 'delivered', 'failed', 'backlog'],
+  ),
   Health: obj({ status: str, engine: str }, ['status']),
 };
