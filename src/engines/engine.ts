@@ -11,6 +11,7 @@ import type { GroupStore } from './group-store.js';
 import type { JobStore } from './job-store.js';
 import type { PushSubscriptionStore } from './push-store.js';
 import type { ScheduleStore } from './schedule-store.js';
+import type { MqttStore } from './mqtt-store.js';
 import type { WebhookStore } from './webhook-store.js';
 
 /** A message as stored: `data` is the JSON text exactly as the publisher sent it. */
@@ -111,7 +112,7 @@ export interface LogStore {
 }
 
 /** Consumer groups, job state and webhook delivery state are part of every engine (see *-store.ts). */
-export type Engine = EngineLifecycle & LogStore & GroupStore & JobStore & WebhookStore & PushSubscriptionStore & ScheduleStore;
+export type Engine = EngineLifecycle & LogStore & GroupStore & JobStore & WebhookStore & PushSubscriptionStore & ScheduleStore & MqttStore;
 
 export const firstOffset = (state: LogState): number => (state.last > state.floor ? state.floor + 1 : 0);
 export const retainedCount = (state: LogState): number => state.last - state.floor;

@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import Fastify, { type FastifyHttpOptions, type FastifyInstance, LogController } from 'fastify';
 import { createHub, type Hub } from '../core/hub.js';
 import type { Engine } from '../engines/engine.js';
+import type { MqttEndpoint } from '../patterns/mqtt/index.js';
 import { registerGroups } from '../patterns/groups/index.js';
 import { registerJobs } from '../patterns/jobs/index.js';
 import { registerPoll } from '../patterns/poll/index.js';
@@ -28,6 +29,7 @@ import { createServerMetrics } from './metrics.js';
 import { registerSecurity } from './security.js';
 import { registerShutdownGate } from './shutdown.js';
 import { registerStatic } from './static.js';
+import { attachMqtt } from './mqtt-setup.js';
 import { createUpgradeRouter } from '../patterns/shared/upgrade-router.js';
 
 export interface CreateServerOptions extends Partial<ServerConfig> {
@@ -41,6 +43,8 @@ export interface SwitchboardServer {
   readonly app: FastifyInstance;
   readonly hub: Hub;
   readonly config: ServerConfig;
+  /** The MQTT door: `port` is its TCP listener's (undefined unless `mqttPort` is set). */
+  readonly mqtt: MqttEndpoint;
   /** Starts listening; resolves to the base URL (e.g. http://127.0.0.1:8080). */
   listen(): Promise<string>;
   /** Graceful stop: refuse new work, answer held requests, finish in-flight publishes, close the store. */
@@ -134,6 +138,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
         'a WebSocket group member could not claim; it retries every second',
       ),
   });
+  // MQTT over TCP (--mqtt-port) and over WebSocket at /mqtt (docs/mqtt.md).
+  const mqtt = await attachMqtt(hub, { config, security, metrics, browserGuard, upgrades, log: app.log });
   registerGroups(app, hub);
   await registerWebhooks(app, hub, config); // before jobs: job callbacks are webhooks
   await registerPush(app, hub, config);
@@ -145,8 +151,10 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
     app,
     hub,
     config,
+    mqtt,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
+      await mqtt.listen();
       return address.replace('[::1]', 'localhost');
     },
     close() {
@@ -155,7 +163,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
         hub.drain(); // answers held long polls and refuses new publishes
         // Push streams end with a reconnect hint (WebSocket 1012, SSE `close` + `retry:`) while the
         // store is still open, so clients resume from their last offsets on another try or node.
-        await Promise.all([websocket.close(), sse.close()]);
+        await Promise.all([websocket.close(), sse.close(), mqtt.close()]);
         const closed = app.close(); // stops accepting connections
         await gate.settled(5_000); // in-flight publishes finish and are answered
         app.server.closeAllConnections();

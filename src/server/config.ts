@@ -99,6 +99,8 @@ export interface ServerConfig {
   pushMaxBufferedBytes: number;
   /** Topics one WebSocket or SSE connection may subscribe to. @default 100 */
   maxTopicsPerConnection: number;
+  /** TCP port of the MQTT broker (docs/mqtt.md); 0 = any free port; unset = MQTT over TCP off. */
+  mqttPort: number | undefined;
   /**
    * WebSocket subscribe/unsubscribe/auth ops plus malformed frames per second per connection
    * (bursts of twice this pass); more closes the connection with 4429. @default 100
@@ -155,6 +157,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   wsMaxPayloadBytes: 0,
   pushMaxBufferedBytes: 1_048_576,
   maxTopicsPerConnection: 100,
+  mqttPort: undefined,
   wsControlOpsPerSecond: 100,
   wsAuthDeadlineMs: WS_AUTH_DEADLINE_MS,
 };
@@ -207,6 +210,7 @@ const ENV_NAMES: Array<[keyof ServerConfig | 'config', string]> = [
   ['wsMaxPayloadBytes', 'SWITCHBOARD_WS_MAX_PAYLOAD_BYTES'],
   ['pushMaxBufferedBytes', 'SWITCHBOARD_PUSH_MAX_BUFFERED_BYTES'],
   ['maxTopicsPerConnection', 'SWITCHBOARD_MAX_TOPICS_PER_CONNECTION'],
+  ['mqttPort', 'SWITCHBOARD_MQTT_PORT'],
   ['config', 'SWITCHBOARD_CONFIG'],
 ];
 
@@ -266,7 +270,7 @@ function applySetting(config: ServerConfig, key: keyof ServerConfig, value: stri
       .map((delay) => delay.trim())
       .filter(Boolean)
       .map(Number);
-  } else if (typeof current === 'number') {
+  } else if (typeof current === 'number' || key === 'mqttPort') {
     const number = Number(value);
     if (!Number.isSafeInteger(number)) throw new ConfigError(`${key} must be a whole number, got "${value}"`);
     target[key] = number;
@@ -280,6 +284,8 @@ function applySetting(config: ServerConfig, key: keyof ServerConfig, value: stri
 function validate(config: ServerConfig): ServerConfig {
   if (config.port < 0 || config.port > 65_535)
     throw new ConfigError(`port must be 0-65535, got ${config.port}`);
+  if (config.mqttPort !== undefined && !(config.mqttPort >= 0 && config.mqttPort <= 65_535))
+    throw new ConfigError(`mqttPort must be 0-65535, got ${config.mqttPort}`);
   if (!['memory', 'sqlite', 'redis'].includes(config.engine)) {
     throw new ConfigError(`engine must be memory, sqlite or redis, got "${config.engine}"`);
   }

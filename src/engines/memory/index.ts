@@ -20,6 +20,7 @@ import { createMemoryGroupStore } from './groups.js';
 import { createMemoryJobStore } from './jobs.js';
 import { createMemoryScheduleStore } from './schedules.js';
 import { createMemoryPushStore } from './push.js';
+import { createMemoryMqttStore } from './mqtt.js';
 import { createMemoryWebhookStore } from './webhooks.js';
 
 interface MemoryLog {
@@ -118,6 +119,7 @@ export function createMemoryEngine(): Engine {
     ...groupStore,
     ...createMemoryJobStore({ append: appendNow, assertOpen }),
     ...createMemoryWebhookStore(assertOpen),
+    ...createMemoryMqttStore(assertOpen),
     ...createMemoryPushStore(assertOpen),
     ...createMemoryScheduleStore({ append: appendNow, assertOpen }),
     name: 'memory',

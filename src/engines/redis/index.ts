@@ -36,6 +36,7 @@ import { READ_SCRIPT } from './scripts/read.js';
 import { SWEEP_SCRIPT } from './scripts/sweep.js';
 import { subscribeWakeUps, type WakeUps } from './signal.js';
 import { createRedisPushStore } from './push.js';
+import { createRedisMqttStore } from './mqtt.js';
 import { createRedisWebhookStore } from './webhooks.js';
 
 export interface RedisEngineOptions {
@@ -139,6 +140,7 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
     ...groups,
     ...createRedisJobStore({ keys, nodeId, call, newEpoch, emitAppended: emit }),
     ...createRedisWebhookStore({ keys, call }),
+    ...createRedisMqttStore({ keys, call }),
     ...createRedisPushStore({ keys, call }),
     ...createRedisScheduleStore({ keys, nodeId, call, newEpoch, emitAppended: emit }),
     name: 'redis',

@@ -29,6 +29,7 @@ import { createSqliteJobStore } from './jobs.js';
 import { createSqliteScheduleStore } from './schedules.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
 import { createSqlitePushStore } from './push.js';
+import { createSqliteMqttStore } from './mqtt.js';
 import { createSqliteWebhookStore } from './webhooks.js';
 import { createWriteQueue } from './write-queue.js';
 
@@ -89,6 +90,7 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqliteEngine {
     ...groups.store,
     ...createSqliteJobStore(writes),
     ...createSqliteWebhookStore(writes),
+    ...createSqliteMqttStore(writes),
     ...createSqlitePushStore(writes),
     ...createSqliteScheduleStore(writes),
     name: 'sqlite',
