@@ -58,6 +58,10 @@ export function registerServe(program: Command): void {
       '--allowed-origins <list>',
       'comma-separated browser origins allowed besides the server itself, or *',
     )
+    .option(
+      '--allowed-hosts <list>',
+      'comma-separated Host names a loopback-bound server answers besides localhost/127.x.y.z/[::1]',
+    )
     .option('--allow-private-webhooks', 'allow webhooks to private, loopback and link-local addresses')
     .option('--vapid-subject <contact>', 'Web Push VAPID contact, a mailto: or https: URL (docs/push.md)')
     .option('--max-message-bytes <n>', `largest message data (default ${DEFAULT_CONFIG.maxMessageBytes})`)

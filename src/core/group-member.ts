@@ -40,6 +40,8 @@ export interface GroupMember {
   readonly member: string;
   /** Deliveries handed to `onDelivery` and not yet acked, nacked or expired. */
   readonly inFlight: number;
+  /** True when every offset is a delivery this member holds now (an ack of it settles something). */
+  holds(offsets: readonly number[]): boolean;
   ack(offsets: number[]): Promise<SettleAnswer>;
   nack(offsets: number[], options?: { delayMs?: number; error?: string }): Promise<SettleAnswer>;
   /** Stops delivering and releases what this member holds to the others. Idempotent. */
@@ -143,6 +145,10 @@ export function openGroupMember(
     get inFlight() {
       dropExpired();
       return held.size;
+    },
+
+    holds(offsets) {
+      return offsets.length > 0 && offsets.every((offset) => held.has(offset));
     },
 
     async ack(offsets) {

@@ -444,25 +444,35 @@ function subscribeInProcess(feed: Feed, topic: string, options: SubscribeOptions
 
 /** Group operations change a topic's consumption state: on a system topic only the hub may do that. */
 function guardSystemTopics(groups: Groups): Groups {
+  const check = (topic: string): void => {
+    assertTopic(topic);
+    assertWritableFromOutside(topic, 'use consumer groups on');
+  };
   const guard =
     <A extends unknown[], R>(call: (topic: string, ...rest: A) => R) =>
     (topic: string, ...rest: A): R => {
-      assertTopic(topic);
-      assertWritableFromOutside(topic, 'use consumer groups on');
+      check(topic);
+      return call(topic, ...rest);
+    };
+  // The async calls reject rather than throw, as the unguarded ones do for the same input.
+  const guardAsync =
+    <A extends unknown[], R>(call: (topic: string, ...rest: A) => Promise<R>) =>
+    async (topic: string, ...rest: A): Promise<R> => {
+      check(topic);
       return call(topic, ...rest);
     };
   return {
     get heldClaims() {
       return groups.heldClaims;
     },
-    ensure: guard(groups.ensure.bind(groups)),
-    claim: guard(groups.claim.bind(groups)),
-    ack: guard(groups.ack.bind(groups)),
-    nack: guard(groups.nack.bind(groups)),
-    release: guard(groups.release.bind(groups)),
-    state: guard(groups.state.bind(groups)),
-    list: guard(groups.list.bind(groups)),
-    delete: guard(groups.delete.bind(groups)),
+    ensure: guardAsync(groups.ensure.bind(groups)),
+    claim: guardAsync(groups.claim.bind(groups)),
+    ack: guardAsync(groups.ack.bind(groups)),
+    nack: guardAsync(groups.nack.bind(groups)),
+    release: guardAsync(groups.release.bind(groups)),
+    state: guardAsync(groups.state.bind(groups)),
+    list: guardAsync(groups.list.bind(groups)),
+    delete: guardAsync(groups.delete.bind(groups)),
     openMember: guard(groups.openMember.bind(groups)),
     drain: () => groups.drain(),
     drained: () => groups.drained(),

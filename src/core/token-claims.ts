@@ -67,6 +67,10 @@ export function principalFromClaims(payload: Record<string, unknown>, clockToler
   if (topics !== undefined && (topics === null || typeof topics !== 'object' || Array.isArray(topics))) {
     throw unauthorized('token claim "topics" must be an object {"publish":[…],"subscribe":[…]}');
   }
+  // `"admin":"true"` or `1` is an issuer bug: refusing the token says so, granting less would hide it.
+  if (admin !== undefined && typeof admin !== 'boolean') {
+    throw unauthorized('token claim "admin" must be true or false');
+  }
   const grants = (topics ?? {}) as Record<string, unknown>;
   return Object.freeze({
     sub,

@@ -91,6 +91,10 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
     logController: new LogController({ disableRequestLogging: true }),
   } as FastifyHttpOptions<Server>) as unknown as FastifyInstance;
 
+  const routes: { method: string; url: string }[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+  });
   const gate = registerShutdownGate(app);
   registerBodyParsers(app, config.maxBodyBytes);
   installErrorHandlers(app);

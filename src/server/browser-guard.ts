@@ -4,6 +4,7 @@
  * hub on localhost), and a server bound to loopback refuses unknown Host headers (DNS rebinding).
  * Allowed origins also get CORS headers and preflight answers.
  */
+import { isIPv4 } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from './errors.js';
 
@@ -12,18 +13,48 @@ export interface BrowserGuardOptions {
   allowedOrigins: string[];
   /** True when the server listens on a loopback address only. */
   loopbackOnly: boolean;
+  /** Host names a loopback-bound server answers besides the loopback literals (e.g. a hosts-file alias). */
+  allowedHosts?: string[];
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-
-function hostName(hostHeader: string): string {
-  if (hostHeader.startsWith('[')) return hostHeader.slice(0, hostHeader.indexOf(']') + 1);
-  const colon = hostHeader.lastIndexOf(':');
-  return (colon === -1 ? hostHeader : hostHeader.slice(0, colon)).toLowerCase();
+/**
+ * The host name of a Host header (lowercased, port removed), or undefined when the header is not
+ * `name[:port]` / `[ipv6][:port]` with a numeric port. Trailing dots are kept: `localhost.` is a
+ * different name to DNS and a rebinding page could use it.
+ */
+export function hostName(hostHeader: string): string | undefined {
+  const header = hostHeader.toLowerCase();
+  let name = header;
+  let port: string | undefined;
+  if (header.startsWith('[')) {
+    const close = header.indexOf(']');
+    if (close === -1) return undefined;
+    name = header.slice(0, close + 1);
+    const rest = header.slice(close + 1);
+    if (rest !== '') {
+      if (!rest.startsWith(':')) return undefined;
+      port = rest.slice(1);
+    }
+  } else {
+    const colon = header.indexOf(':');
+    if (colon !== -1) {
+      name = header.slice(0, colon);
+      port = header.slice(colon + 1);
+    }
+  }
+  if (port !== undefined && !/^\d{1,5}$/.test(port)) return undefined;
+  return name === '' ? undefined : name;
 }
 
+/**
+ * A real loopback literal: `localhost`, an IPv4 address in 127.0.0.0/8 in its one canonical
+ * dotted-quad spelling (`net.isIPv4`; not `127.1` or `0x7f.1`), or `[::1]`/`::1`. Nothing that
+ * merely starts like one: `127.0.0.1.rebind.example` is a DNS name an attacker controls.
+ */
 export function isLoopbackHost(host: string): boolean {
-  return LOOPBACK_HOSTS.has(host) || host.startsWith('127.');
+  const name = host.toLowerCase();
+  if (name === 'localhost' || name === '[::1]' || name === '::1') return true;
+  return isIPv4(name) && name.startsWith('127.');
 }
 
 /**
@@ -36,9 +67,14 @@ export function createBrowserCheck(
 ): (host: string | undefined, origin: string | undefined) => string | undefined {
   const anyOrigin = options.allowedOrigins.includes('*');
   const allowed = new Set(options.allowedOrigins.map((o) => o.replace(/\/$/, '').toLowerCase()));
+  const allowedHosts = new Set((options.allowedHosts ?? []).map((h) => h.toLowerCase()));
+  const knownHost = (header: string | undefined): boolean => {
+    const name = header === undefined ? undefined : hostName(header);
+    return name !== undefined && (isLoopbackHost(name) || allowedHosts.has(name));
+  };
   return (host, origin) => {
-    if (options.loopbackOnly && (host === undefined || !isLoopbackHost(hostName(host)))) {
-      return `Host "${host ?? ''}" is not this server's; a server bound to loopback answers only localhost/127.0.0.1/[::1] (bind a public --host to serve other names)`;
+    if (options.loopbackOnly && !knownHost(host)) {
+      return `Host "${(host ?? '').slice(0, 300)}" is not this server's; a server bound to loopback answers only localhost, 127.x.y.z and [::1] (add names with --allowed-hosts, or bind a public --host)`;
     }
     if (origin === undefined || anyOrigin || allowed.has(origin.toLowerCase())) return undefined;
     try {

@@ -46,6 +46,8 @@ export interface ServerConfig {
   maxLongPolls: number;
   /** Browser origins allowed besides the server's own; `*` allows any. */
   allowedOrigins: string[];
+  /** Host names a loopback-bound server answers besides localhost, 127.x.y.z and [::1] (DNS-rebinding guard). */
+  allowedHosts: string[];
   allowPrivateWebhooks: boolean;
   // Jobs and webhooks: see docs/jobs.md and docs/webhooks.md.
   /** Finished jobs are kept this long, then removed with their status topics. @default 604_800_000 (7 days) */
@@ -131,6 +133,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   publishBurst: 2_000,
   maxConnections: 20_000,
   maxConnectionsPerIp: 2_000,
+  allowedHosts: [],
   maxLongPolls: 20_000,
   allowedOrigins: [],
   allowPrivateWebhooks: false,
@@ -191,6 +194,7 @@ const ENV_NAMES: Array<[keyof ServerConfig | 'config', string]> = [
   ['headersTimeoutMs', 'SWITCHBOARD_HEADERS_TIMEOUT_MS'],
   ['requestTimeoutMs', 'SWITCHBOARD_REQUEST_TIMEOUT_MS'],
   ['keepAliveTimeoutMs', 'SWITCHBOARD_KEEP_ALIVE_TIMEOUT_MS'],
+  ['allowedHosts', 'SWITCHBOARD_ALLOWED_HOSTS'],
   ['maxHeaderBytes', 'SWITCHBOARD_MAX_HEADER_BYTES'],
   ['dedupeWindowMs', 'SWITCHBOARD_DEDUPE_WINDOW_MS'],
   ['allowedOrigins', 'SWITCHBOARD_ALLOWED_ORIGINS'],
@@ -259,7 +263,7 @@ function readConfigFile(path: string): Partial<ServerConfig> {
 function applySetting(config: ServerConfig, key: keyof ServerConfig, value: string | boolean): void {
   const target = config as unknown as Record<string, unknown>;
   const current = DEFAULT_CONFIG[key];
-  if (key === 'allowedOrigins') {
+  if (key === 'allowedOrigins' || key === 'allowedHosts') {
     target[key] = String(value)
       .split(',')
       .map((origin) => origin.trim())

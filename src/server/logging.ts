@@ -3,7 +3,8 @@
  * and a child logger per module (`moduleLogger(app, 'auth')` → every line carries "module").
  *
  * Tokens must never reach a log: the Authorization header and cookies are redacted wherever they
- * appear, and the `token` query parameter is cut out of every URL that is logged.
+ * appear, and the `token` query parameter is cut out of every URL that is logged — found by its
+ * parsed, decoded name (`?t%6Fken=` is the same parameter to URLSearchParams, which reads it).
  */
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ServerMetrics } from './metrics.js';
@@ -18,10 +19,42 @@ const REDACT_PATHS = [
   'token',
   '*.token',
 ];
-const TOKEN_PARAM = /([?&]token=)[^&#]*/gi;
+/** Query parameters whose values are secrets, by decoded, lowercased name. */
+const SECRET_PARAMS = new Set(['token', 'access_token', 'jwt', 'password', 'secret']);
 
-/** The URL with the value of any `token` query parameter replaced. */
-export const redactUrl = (url: string): string => url.replace(TOKEN_PARAM, `$1${REDACTED}`);
+/** A query parameter name as a server decodes it (`+` is a space); lenient with broken escapes. */
+function decodedName(raw: string): string {
+  const name = raw.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    // One bad escape must not hide a good one (`%zz&t%6Fken=`): decode the valid ones alone.
+    return name.replace(/%[0-9a-f]{2}/gi, (match) =>
+      String.fromCharCode(Number.parseInt(match.slice(1), 16)),
+    );
+  }
+}
+
+/**
+ * The URL with the value of every secret query parameter (`token` and friends, however their name
+ * is spelled or percent-encoded) replaced. A value runs to the next `&`, as URLSearchParams reads it
+ * (a `#` does not end it).
+ */
+export function redactUrl(url: string): string {
+  const query = url.indexOf('?');
+  if (query === -1) return url;
+  const pairs = url.slice(query + 1).split('&');
+  let changed = false;
+  for (let i = 0; i < pairs.length; i++) {
+    const pair = pairs[i]!;
+    const equals = pair.indexOf('=');
+    const name = equals === -1 ? pair : pair.slice(0, equals);
+    if (!SECRET_PARAMS.has(decodedName(name).trim().toLowerCase())) continue;
+    pairs[i] = `${name}=${REDACTED}`;
+    changed = true;
+  }
+  return changed ? `${url.slice(0, query + 1)}${pairs.join('&')}` : url;
+}
 
 /** Options for fastify's `logger`: the caller's (or just the level), plus redaction. */
 export function loggerOptions(logger: boolean | object, level: string): false | Record<string, unknown> {

@@ -111,23 +111,23 @@ describe.each(ENGINE_FIXTURES)('hub groups: $name', ({ fixture: makeFixture }) =
   });
 
   it('dead-letters after maxAttempts and reports it in the state', async () => {
-    await hub.groups.ensure('jobs', 'g', { maxAttempts: 2 });
-    await hub.publish('jobs', { task: 'x' });
+    await hub.groups.ensure('tasks', 'g', { maxAttempts: 2 });
+    await hub.publish('tasks', { task: 'x' });
     for (let i = 0; i < 2; i++) {
-      const got = await hub.groups.claim('jobs', 'g', { member: 'm' });
-      await hub.groups.nack('jobs', 'g', offsets(got.deliveries), { member: 'm', error: `fail ${i}` });
+      const got = await hub.groups.claim('tasks', 'g', { member: 'm' });
+      await hub.groups.nack('tasks', 'g', offsets(got.deliveries), { member: 'm', error: `fail ${i}` });
     }
-    expect((await hub.groups.claim('jobs', 'g')).deliveries).toEqual([]);
-    const dead = await hub.fetch('jobs.dead-letter', { after: 0, limit: 10 });
+    expect((await hub.groups.claim('tasks', 'g')).deliveries).toEqual([]);
+    const dead = await hub.fetch('tasks.dead-letter', { after: 0, limit: 10 });
     expect(JSON.parse(dead.messages[0]!.data)).toEqual({
-      topic: 'jobs',
+      topic: 'tasks',
       offset: 1,
       group: 'g',
       attempts: 2,
       error: 'fail 1',
       data: { task: 'x' },
     });
-    expect(await hub.groups.state('jobs', 'g')).toMatchObject({ committed: 1, lag: 0, deadLettered: 1 });
+    expect(await hub.groups.state('tasks', 'g')).toMatchObject({ committed: 1, lag: 0, deadLettered: 1 });
   });
 
   it('refuses bad input with contract errors and leaves the group unchanged', async () => {

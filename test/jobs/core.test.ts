@@ -56,10 +56,12 @@ describe('jobs core', () => {
 
   it('skips and settles messages on a queue topic that are not jobs', async () => {
     open();
-    await hub.publish('jobs.media', { not: 'a job' });
+    // Doors cannot publish here any more (system topic), but a store written by an older version may hold such messages.
+    await expect(hub.publish('jobs.media', { not: 'a job' })).rejects.toMatchObject({ code: 'forbidden' });
+    await hub.internal.publishInputs('jobs.media', [{ data: '{"not":"a job"}' }]);
     const { job } = await jobs.submit('media', { payload: '1' });
     expect((await jobs.claim('media'))?.job.id).toBe(job.id);
-    expect((await hub.groups.state('jobs.media', 'workers')).pending).toBe(1); // only the real job
+    expect((await hub.internal.groups.state('jobs.media', 'workers')).pending).toBe(1); // only the real job
   });
 
   it('hands a job back, uncounted, when its claimer leaves while it is being started', async () => {

@@ -16,10 +16,11 @@ describe('topic capabilities over HTTP', () => {
   afterAll(() => server.close());
 
   it('allows publishing inside the publish patterns and refuses outside with 403', async () => {
-    for (const topic of ['orders.eu', 'orders.eu.paris', 'orders.dead-letter', 'chat']) {
+    for (const topic of ['orders.eu', 'orders.eu.paris', 'chat']) {
       expect((await publish(server.url, topic, alice)).status, topic).toBe(201);
     }
-    for (const topic of ['orders', 'billing', 'chat.room1']) {
+    // `orders.dead-letter` is a system topic: `orders.>` does not reach it (test/security/system-topics.test.ts).
+    for (const topic of ['orders', 'billing', 'chat.room1', 'orders.dead-letter']) {
       const response = await publish(server.url, topic, alice);
       expect(response.status, topic).toBe(403);
       expect(await errorCode(response)).toBe('forbidden');

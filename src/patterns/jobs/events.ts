@@ -115,9 +115,16 @@ export class JobEventStreams {
           cursor = page.last;
         }
         for (const message of page.messages) {
-          send(message.offset, message.event ?? 'message', message.data);
           cursor = message.offset;
-          if (TERMINAL_EVENTS.has(message.event ?? '')) return end();
+          if (TERMINAL_EVENTS.has(message.event ?? '')) {
+            // The stream ends only on a terminal status the job store confirms, and shows the
+            // stored job: a status topic is hub-written, but the store is the truth.
+            const current = await jobs.read(job.id).catch(() => undefined);
+            if (!current || !isFinished(current) || current.status !== message.event) continue;
+            send(message.offset, current.status, jobJson(current));
+            return end();
+          }
+          send(message.offset, message.event ?? 'message', message.data);
         }
         if (page.messages.length > 0 || (await nextAppend()) || ended) continue;
         response.write(': keep-alive\n\n');

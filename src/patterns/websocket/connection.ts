@@ -23,6 +23,7 @@ import {
 import type { DeliveryCounter } from '../shared/delivery-counter.js';
 import type { TurnBatcher } from '../shared/turn-batcher.js';
 import { opKey, parseFrame } from './client-frames.js';
+import { settlesOwnDeliveries } from './group-ops.js';
 import type { OpHandlers, OpKey, WsSubscription } from './ops.js';
 import { type WsSecurity, WsSession } from './session.js';
 import { errorReplyFrameFor, messagesFrames, replyFrame } from './wire.js';
@@ -212,7 +213,9 @@ export class WsConnection {
       return;
     }
     const key = opKey(op);
-    if (CONTROL_OPS.has(key) && !this.#spend()) return;
+    const counted =
+      CONTROL_OPS.has(key) || ((op.op === 'ack' || op.op === 'nack') && !settlesOwnDeliveries(this, op));
+    if (counted && !this.#spend()) return;
     this.#dispatch(key, op, text);
   }
 
@@ -246,7 +249,7 @@ export class WsConnection {
     }
     this.close(
       CloseCode.RateLimited,
-      `too many subscribe/unsubscribe/auth ops or bad frames (limit ${rate}/s); slow down and reconnect`,
+      `too many subscribe/unsubscribe/auth ops or bad frames (limit ${rate}/s; acks of nothing held count too); slow down and reconnect`,
     );
     return false;
   }

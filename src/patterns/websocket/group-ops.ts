@@ -44,6 +44,18 @@ class GroupMembership implements WsSubscription {
   }
 }
 
+/**
+ * True when an `ack`/`nack` settles only deliveries this connection's membership holds now. Those
+ * are bounded by what was delivered, so the flood guard lets them pass free; any other ack/nack
+ * (bogus, repeated, foreign offsets: each still costs a store call) counts as a control op.
+ */
+export function settlesOwnDeliveries(connection: WsConnection, op: Op<'ack'> | Op<'nack'>): boolean {
+  if (typeof op.topic !== 'string' || typeof op.group !== 'string' || !Array.isArray(op.offsets))
+    return false;
+  const membership = connection.subscriptions.get(membershipKey(op.topic, op.group));
+  return membership instanceof GroupMembership && membership.member.holds(op.offsets);
+}
+
 export function createGroupOpHandlers(
   hub: Hub,
   options: GroupOpOptions,
