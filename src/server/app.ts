@@ -23,6 +23,7 @@ import { clientAddressKey } from './client-address.js';
 import { DEFAULT_CONFIG, type ServerConfig } from './config.js';
 import { createEngine } from './engine-factory.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './errors.js';
+import { attachGraphql } from './graphql-setup.js';
 import { attachGrpc } from './grpc-setup.js';
 import { registerHealth } from './health.js';
 import { loggerOptions } from './logging.js';
@@ -151,6 +152,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
   const jobs = registerJobs(app, hub, config);
   // gRPC on the main port: HTTP/2 prior-knowledge connections (docs/grpc.md).
   const grpc = attachGrpc(app, { hub, jobs, config, security, metrics });
+  // GraphQL over HTTP, graphql-ws and graphql-sse at /graphql (docs/graphql.md).
+  const graphql = attachGraphql(app, { hub, jobs, config, security, metrics, browserGuard, upgrades });
   registerStatic(app); // GET /client.js (browser SDK) and GET / (web console)
 
   let closing: Promise<void> | undefined;
@@ -170,7 +173,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
         hub.drain(); // answers held long polls and refuses new publishes
         // Push streams end with a reconnect hint (WebSocket 1012, SSE `close` + `retry:`) while the
         // store is still open, so clients resume from their last offsets on another try or node.
-        await Promise.all([websocket.close(), sse.close(), grpc.close(), mqtt.close()]);
+        await Promise.all([websocket.close(), sse.close(), grpc.close(), mqtt.close(), graphql.close()]);
         const closed = app.close(); // stops accepting connections
         await gate.settled(5_000); // in-flight publishes finish and are answered
         app.server.closeAllConnections();

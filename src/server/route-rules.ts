@@ -107,6 +107,15 @@ export const ROUTE_RULES: Readonly<Record<string, RouteRule>> = {
   'POST /v1/topics/:topic/push-subscriptions': subscribeTopic,
   'GET /v1/push-subscriptions/:id': token,
   'DELETE /v1/push-subscriptions/:id': token,
+  // GraphQL (docs/graphql.md): any valid token, then each field calls authorize() on its topic or
+  // queue. GET /graphql also serves the how-to page to browsers, so a token is checked only when
+  // sent (a GET query without one is a 401 from the door); the WebSocket on the same path takes
+  // its token from connectionParams.
+  'POST /graphql': token,
+  'GET /graphql': { kind: 'optional' },
+  'GET /graphql/schema.graphql': open,
+  'GET /graphql/stream': token,
+  'POST /graphql/stream': token,
 };
 
 export function ruleFor(method: string, url: string): RouteRule | undefined {
