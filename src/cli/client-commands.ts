@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Message, TransportName } from '../client/index.js';
+import { parseDuration, parseTime } from './durations.js';
 import {
   cliClient,
   DEFAULT_URL,
@@ -40,22 +41,26 @@ export function registerClientCommands(program: Command): void {
     .option('--token <jwt>', 'token for --auth token servers (env SWITCHBOARD_TOKEN)')
     .option('--event <name>', 'event type name')
     .option('--key <idempotencyKey>', 'idempotency key (default: a random one, reused by retries)')
+    .option('--delay <duration>', 'deliver later: 500ms, 10s, 5m, 2h, 1d (at most 30 days)')
+    .option('--at <time>', 'deliver at this time: ISO 8601 or ms since 1970')
     .addHelpText(
       'after',
       `
-Prints the answer: {"topic","offset","time","duplicate"}. A failed attempt is retried with the same
+Prints the answer: {"topic","offset","time","duplicate"}, or with --delay/--at
+{"topic","scheduled","deliverAt","duplicate"} (the message is appended when due). A failed attempt is retried with the same
 idempotency key, so a retry never appends twice.
 
 Examples:
   switchboard publish orders '{"id":1}'
   switchboard publish orders '{"id":1}' --event created --key order-1
+  switchboard publish reminders '"stand up"' --delay 10s
   echo '"hi"' | switchboard publish chat -`,
     )
     .action(
       async (
         topic: string,
         data: string | undefined,
-        flags: ServerOptions & { event?: string; key?: string },
+        flags: ServerOptions & { event?: string; key?: string; delay?: string; at?: string },
       ) => {
         const text = data === undefined || data === '-' ? readFileSync(0, 'utf8').trim() : data;
         const client = cliClient(flags, { transports: 'poll' }); // one request: plain HTTP
@@ -63,6 +68,8 @@ Examples:
           const answer = await client.publish(topic, readData(text), {
             event: flags.event,
             idempotencyKey: flags.key,
+            ...(flags.delay === undefined ? {} : { delayMs: parseDuration(flags.delay, '--delay') }),
+            ...(flags.at === undefined ? {} : { deliverAt: parseTime(flags.at, '--at') }),
           });
           printLine(answer);
         } finally {

@@ -13,6 +13,7 @@ import {
   type PublishAnswer,
   TOPIC_RULE,
 } from '../protocol/message.js';
+import type { ScheduledAnswer, ScheduledMessageView } from '../protocol/schedule.js';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 import { Connection, type ConnectionState, type StateEvent } from './connection.js';
 import { Emitter } from './emitter.js';
@@ -20,6 +21,7 @@ import { ConnectionClosedError, isRetryable, TransportError } from './errors.js'
 import { type ConsumeOptions, Consumer, type GroupHandler } from './groups.js';
 import { HttpClient } from './http.js';
 import { randomId } from './ids.js';
+import { cancelScheduled, listScheduled } from './schedules.js';
 import { Jobs } from './jobs.js';
 import { type RuntimeOptions, resolveRuntime, sleep, type WebSocketConstructor } from './runtime.js';
 import { type SubscribeOptions, Subscription } from './subscription.js';
@@ -47,7 +49,14 @@ export interface PublishOptions {
   event?: string;
   /** @default a random key per publish call, reused by its retries */
   idempotencyKey?: string;
+  /** Delayed delivery: append it this many ms from now (at most 30 days); answers a `ScheduledAnswer`. */
+  delayMs?: number;
+  /** Delayed delivery: append it at this time (ms epoch); answers a `ScheduledAnswer`. */
+  deliverAt?: number;
 }
+
+/** Publish options that schedule the message (docs/delayed.md). */
+export type DelayedPublishOptions = PublishOptions & ({ delayMs: number } | { deliverAt: number });
 
 export interface ClientEvents {
   state: StateEvent;
@@ -175,8 +184,18 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     return subscription;
   }
 
-  /** Publishes one message. Retries (same idempotency key) while the failure is retryable. */
-  async publish(topic: string, data: unknown, options: PublishOptions = {}): Promise<PublishAnswer> {
+  /**
+   * Publishes one message. Retries (same idempotency key) while the failure is retryable. With
+   * `delayMs`/`deliverAt` the message is scheduled: the answer carries its schedule id, and the message
+   * is appended (and gets its offset) when due.
+   */
+  publish(topic: string, data: unknown, options: DelayedPublishOptions): Promise<ScheduledAnswer>;
+  publish(topic: string, data: unknown, options?: PublishOptions): Promise<PublishAnswer>;
+  async publish(
+    topic: string,
+    data: unknown,
+    options: PublishOptions = {},
+  ): Promise<PublishAnswer | ScheduledAnswer> {
     this.#assertOpen();
     assertTopic(topic);
     if (data === undefined)
@@ -188,12 +207,22 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
       data,
       event: options.event,
       idempotencyKey: options.idempotencyKey ?? randomId('pub-'),
+      ...(options.delayMs === undefined ? {} : { delayMs: options.delayMs }),
+      ...(options.deliverAt === undefined ? {} : { deliverAt: options.deliverAt }),
     };
     for (let attempt = 0; ; attempt++) {
       try {
         const websocket = this.#connection.transport;
         if (websocket?.request !== undefined) {
           const reply = await websocket.request({ op: 'publish', topic, ...envelope });
+          if (typeof reply.scheduled === 'string') {
+            return {
+              topic: reply.topic as string,
+              scheduled: reply.scheduled,
+              deliverAt: reply.deliverAt as number,
+              duplicate: reply.duplicate as boolean,
+            };
+          }
           return {
             topic: reply.topic as string,
             offset: reply.offset as number,
@@ -209,6 +238,17 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
         await sleep(retryAfterMs ?? backoffDelay(attempt, this.#backoff));
       }
     }
+  }
+
+  /** A topic's pending scheduled messages, in due order (`GET /v1/scheduled`). */
+  scheduled(topic: string, options: { limit?: number } = {}): Promise<ScheduledMessageView[]> {
+    assertTopic(topic);
+    return listScheduled(this.#http, topic, options.limit);
+  }
+
+  /** Cancels a scheduled message before it is due; `not_found` once delivered or canceled. */
+  cancelScheduled(id: string): Promise<void> {
+    return cancelScheduled(this.#http, id);
   }
 
   /** One page of the log (request-response). */
