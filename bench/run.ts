@@ -22,6 +22,7 @@ import { idleMemoryScenario } from './scenarios/idle-memory.js';
 import { jobsScenario } from './scenarios/jobs.js';
 import { latencyScenario } from './scenarios/latency.js';
 import { longpollScenario } from './scenarios/longpoll.js';
+import { longpollFanoutScenario } from './scenarios/longpoll-fanout.js';
 import { longpollFloorScenario } from './scenarios/longpoll-floor.js';
 import { publishScenario } from './scenarios/publish.js';
 import { redisScenario } from './scenarios/redis.js';
@@ -30,6 +31,7 @@ const SCENARIOS: Scenario[] = [
   publishScenario,
   longpollScenario,
   longpollFloorScenario,
+  longpollFanoutScenario,
   fanoutWsScenario,
   fanoutSseScenario,
   fanoutFloorScenario,

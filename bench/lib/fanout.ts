@@ -35,7 +35,7 @@ export interface FanoutWindow {
 export interface RigOptions {
   label: string;
   server: RunningServer;
-  transport: Exclude<Transport, 'longpoll'>;
+  transport: Transport;
   subscribers: number;
   workers: number;
   topic: string;
@@ -96,6 +96,9 @@ export class FanoutRig {
     );
     if (created.status !== 201)
       throw new Error(`${options.label}: publish answered ${created.status} ${created.text}`);
+    // Long polls start from the topic's creation so they count only what the windows publish.
+    const after =
+      options.transport === 'longpoll' ? (JSON.parse(created.text) as { offset: number }).offset : undefined;
     const spread = options.subscriberServers ?? [];
     const { group, opened } = await SubscriberGroup.start({
       url: options.server.url,
@@ -105,6 +108,7 @@ export class FanoutRig {
       connections: options.subscribers,
       workers: options.workers,
       measure: 'count',
+      ...(after === undefined ? {} : { after }),
       ...(options.token === undefined ? {} : { token: options.token }),
     });
     if (opened.unavailable || opened.ok === 0) {

@@ -27,7 +27,7 @@ import { fmt, ms, pct, printTable } from '../lib/table.js';
 import { describeLost, SubscriberGroup } from '../lib/workers.js';
 
 const SUBSCRIBERS = 1_000;
-const RATE = 200; // messages per second
+export const RATE = 200; // messages per second
 const WARMUP_MS = 1_000;
 const MEASURE_MS = 4_000;
 const TOPIC = 'latency-bench';
@@ -52,10 +52,8 @@ const CASES: Case[] = [
 
 function startServer({ transport, engine }: Case): Promise<RunningServer> {
   if (engine !== 'floor') return spawnSwitchboard(engine);
-  return spawnBenchServer(
-    `floor ${transport}`,
-    transport === 'ws' ? 'floor-ws-server.ts' : 'floor-sse-server.ts',
-  );
+  const file = { ws: 'floor-ws-server.ts', sse: 'floor-sse-server.ts', longpoll: 'floor-longpoll-server.ts' };
+  return spawnBenchServer(`floor ${transport}`, file[transport]);
 }
 
 interface CaseResult {

@@ -158,7 +158,12 @@ export function createHub(options: CreateHubOptions): Hub {
   const { limits, now } = hubOptions;
   const waiters = new WaiterRegistry();
   const subscribers = new Map<string, Map<string, number>>();
-  const stopWaking = engine.onAppended((topic, last) => waiters.appended(topic, last));
+  // A state read in flight may predate this append: later re-checks must not share it (see fetchOrWait).
+  const statesInFlight = new Map<string, Promise<LogState>>();
+  const stopWaking = engine.onAppended((topic, last) => {
+    statesInFlight.delete(topic);
+    waiters.appended(topic, last);
+  });
   let draining = false;
   let feed: Feed | undefined;
 
@@ -215,7 +220,8 @@ export function createHub(options: CreateHubOptions): Hub {
     const key = `${topic} ${after} ${limit}`;
     let read = readsInFlight.get(key);
     if (!read) {
-      read = engine.read(topic, after, limit);
+      // One engine call (and one latency sample) per shared read, not per long poll that shares it.
+      read = engineCall('read', () => engine.read(topic, after, limit));
       readsInFlight.set(key, read);
       const forget = (): void => {
         readsInFlight.delete(key);
@@ -225,10 +231,26 @@ export function createHub(options: CreateHubOptions): Hub {
     return read;
   };
 
+  // The long poll's re-check after registering, shared by the polls registering in the same turn;
+  // an append drops the shared read, so a re-check never starts before an append it must see.
+  const coalescedState = (topic: string): Promise<LogState> => {
+    let state = statesInFlight.get(topic);
+    if (!state) {
+      const read = engineCall('read', () => engine.state(topic));
+      statesInFlight.set(topic, read);
+      const forget = (): void => {
+        if (statesInFlight.get(topic) === read) statesInFlight.delete(topic);
+      };
+      read.then(forget, forget);
+      state = read;
+    }
+    return state;
+  };
+
   const fetch = async (topic: string, request: FetchRequest): Promise<FetchResult> => {
     assertTopic(topic);
     const limit = Math.min(request.limit, limits.maxFetchLimit);
-    const read = await engineCall('read', () => coalescedRead(topic, request.after, limit));
+    const read = await coalescedRead(topic, request.after, limit);
     return toFetchResult(topic, request, read, read.messages);
   };
 
@@ -321,7 +343,7 @@ export function createHub(options: CreateHubOptions): Hub {
       let outcome: WaitOutcome;
       try {
         // A publish may have landed between the read and the registration: look once more.
-        const state = await engineCall('read', () => engine.state(topic));
+        const state = await coalescedState(topic);
         if (state.last > cursor) held.wake();
         outcome = await held.promise;
       } finally {

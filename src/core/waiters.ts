@@ -1,6 +1,11 @@
 /**
- * Held long-poll requests, indexed by topic. Every waiter owns exactly one timer and is removed on
- * wake, timeout, abort or shutdown, so abandoned polls leave nothing behind.
+ * Held long-poll requests, indexed by topic. Every waiter is removed on wake, timeout, abort or
+ * shutdown, so abandoned polls leave nothing behind.
+ *
+ * Timeouts share timers: a waiter's deadline is rounded up to the next DEADLINE_SLOT_MS and one timer
+ * per slot answers every waiter due in it, so 1,000 polls held together cost one timer, not 1,000
+ * (a timer per request showed in the long-poll profile). A wait may run up to one slot longer than
+ * asked, never shorter.
  */
 export type WaitOutcome = 'data' | 'timeout' | 'aborted' | 'shutdown';
 
@@ -13,30 +18,34 @@ export type Cancellation =
   | AbortSignal
   | {
       readonly destroyed?: boolean;
-      once(event: 'close', listener: () => void): unknown;
+      on(event: 'close', listener: () => void): unknown;
       off(event: 'close', listener: () => void): unknown;
     };
 
-/** Calls `listener` once when `cancellation` fires; returns the remover, or null when it already fired. */
-function onCancel(cancellation: Cancellation, listener: () => void): (() => void) | null {
-  if ('aborted' in cancellation) {
-    if (cancellation.aborted) return null;
-    cancellation.addEventListener('abort', listener, { once: true });
-    return () => cancellation.removeEventListener('abort', listener);
-  }
-  if (cancellation.destroyed) return null;
-  cancellation.once('close', listener);
-  return () => cancellation.off('close', listener);
-}
+export const DEADLINE_SLOT_MS = 50;
 
-interface Waiter {
-  after: number;
-  timer: NodeJS.Timeout;
-  finish: (outcome: WaitOutcome) => void;
+class Waiter {
+  /** set while the waiter is held; cleared exactly once by `WaiterRegistry.#finish` */
+  held = true;
+  slot = 0;
+  resolve!: (outcome: WaitOutcome) => void;
+  cancellation: Cancellation | undefined;
+  /** bound once, used for both `on` and `off` (no `once` wrapper per request) */
+  readonly onCancel: () => void;
+
+  constructor(
+    readonly topic: string,
+    readonly after: number,
+    cancel: (waiter: Waiter) => void,
+  ) {
+    this.onCancel = () => cancel(this);
+  }
 }
 
 export class WaiterRegistry {
   readonly #byTopic = new Map<string, Set<Waiter>>();
+  readonly #bySlot = new Map<number, { waiters: Set<Waiter>; timer: NodeJS.Timeout }>();
+  readonly #cancel = (waiter: Waiter): void => this.#finish(waiter, 'aborted');
   #size = 0;
 
   get size(): number {
@@ -50,51 +59,84 @@ export class WaiterRegistry {
     timeoutMs: number,
     cancellation?: Cancellation,
   ): { promise: Promise<WaitOutcome>; wake: () => void } {
-    let waiter!: Waiter;
+    const waiter = new Waiter(topic, after, this.#cancel);
     const promise = new Promise<WaitOutcome>((resolve) => {
-      let stopListening: (() => void) | null = null;
-      waiter = {
-        after,
-        timer: setTimeout(() => waiter.finish('timeout'), timeoutMs),
-        finish: (outcome) => {
-          if (!this.#remove(topic, waiter)) return;
-          clearTimeout(waiter.timer);
-          stopListening?.();
-          resolve(outcome);
-        },
-      };
-      let set = this.#byTopic.get(topic);
-      if (!set) {
-        set = new Set();
-        this.#byTopic.set(topic, set);
-      }
-      set.add(waiter);
-      this.#size++;
-      if (cancellation) {
-        stopListening = onCancel(cancellation, () => waiter.finish('aborted'));
-        if (stopListening === null) waiter.finish('aborted');
-      }
+      waiter.resolve = resolve;
     });
-    return { promise, wake: () => waiter.finish('data') };
+    let set = this.#byTopic.get(topic);
+    if (!set) {
+      set = new Set();
+      this.#byTopic.set(topic, set);
+    }
+    set.add(waiter);
+    this.#size++;
+    this.#addToSlot(waiter, timeoutMs);
+    if (cancellation) {
+      if (isCancelled(cancellation)) this.#finish(waiter, 'aborted');
+      else {
+        waiter.cancellation = cancellation;
+        if ('aborted' in cancellation) cancellation.addEventListener('abort', waiter.onCancel);
+        else cancellation.on('close', waiter.onCancel);
+      }
+    }
+    return { promise, wake: () => this.#finish(waiter, 'data') };
   }
 
   /** Wakes every waiter on `topic` whose cursor is behind `last`. */
   appended(topic: string, last: number): void {
     const set = this.#byTopic.get(topic);
     if (!set) return;
-    for (const waiter of [...set]) if (waiter.after < last) waiter.finish('data');
+    for (const waiter of [...set]) if (waiter.after < last) this.#finish(waiter, 'data');
   }
 
   /** Answers every held request (graceful shutdown). */
   releaseAll(): void {
-    for (const set of [...this.#byTopic.values()]) for (const waiter of [...set]) waiter.finish('shutdown');
+    for (const set of [...this.#byTopic.values()]) {
+      for (const waiter of [...set]) this.#finish(waiter, 'shutdown');
+    }
   }
 
-  #remove(topic: string, waiter: Waiter): boolean {
-    const set = this.#byTopic.get(topic);
-    if (!set?.delete(waiter)) return false;
-    this.#size--;
-    if (set.size === 0) this.#byTopic.delete(topic);
-    return true;
+  #addToSlot(waiter: Waiter, timeoutMs: number): void {
+    const slot = Math.ceil((Date.now() + Math.max(0, timeoutMs)) / DEADLINE_SLOT_MS) * DEADLINE_SLOT_MS;
+    waiter.slot = slot;
+    let entry = this.#bySlot.get(slot);
+    if (!entry) {
+      const waiters = new Set<Waiter>();
+      const timer = setTimeout(() => {
+        this.#bySlot.delete(slot);
+        for (const due of waiters) this.#finish(due, 'timeout');
+      }, slot - Date.now());
+      entry = { waiters, timer };
+      this.#bySlot.set(slot, entry);
+    }
+    entry.waiters.add(waiter);
   }
+
+  #finish(waiter: Waiter, outcome: WaitOutcome): void {
+    if (!waiter.held) return;
+    waiter.held = false;
+    const set = this.#byTopic.get(waiter.topic);
+    set?.delete(waiter);
+    if (set?.size === 0) this.#byTopic.delete(waiter.topic);
+    this.#size--;
+    const entry = this.#bySlot.get(waiter.slot);
+    if (entry && outcome !== 'timeout') {
+      entry.waiters.delete(waiter);
+      if (entry.waiters.size === 0) {
+        clearTimeout(entry.timer);
+        this.#bySlot.delete(waiter.slot);
+      }
+    }
+    const cancellation = waiter.cancellation;
+    if (cancellation) {
+      waiter.cancellation = undefined;
+      if ('aborted' in cancellation) cancellation.removeEventListener('abort', waiter.onCancel);
+      else cancellation.off('close', waiter.onCancel);
+    }
+    waiter.resolve(outcome);
+  }
+}
+
+function isCancelled(cancellation: Cancellation): boolean {
+  return 'aborted' in cancellation ? cancellation.aborted : cancellation.destroyed === true;
 }

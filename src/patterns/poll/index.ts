@@ -5,9 +5,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Hub } from '../../core/hub.js';
 import { integerParam } from '../../core/validate.js';
-import { fetchAnswerJson } from '../shared/fetch-json.js';
+import { fetchAnswerBody } from '../shared/fetch-json.js';
 
 type FetchQuery = { after?: string; limit?: string; wait?: string; epoch?: string };
+
+const ANSWER_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 
 export function registerPoll(app: FastifyInstance, hub: Hub): void {
   const { maxFetchLimit, maxWaitSeconds } = hub.options.limits;
@@ -38,10 +40,8 @@ export function registerPoll(app: FastifyInstance, hub: Hub): void {
         });
         if (result.messages.length > 0) app.metrics.delivered('longpoll', result.messages.length);
       }
-      return reply
-        .type('application/json; charset=utf-8')
-        .header('cache-control', 'no-store')
-        .send(fetchAnswerJson(result));
+      // One Buffer per distinct answer, shared by every poll woken with the same cursor.
+      return reply.headers(ANSWER_HEADERS).send(fetchAnswerBody(result));
     },
   );
 }

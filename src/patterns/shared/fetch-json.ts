@@ -1,17 +1,46 @@
-/** Serializes fetch answers around the cached message JSON (no re-serialization of data). */
+/**
+ * Serializes fetch answers around the cached message JSON (no re-serialization of data), into one
+ * Buffer per distinct answer. Long polls woken by one publish share one coalesced read, so they share
+ * its message array: every waiter with the same (topic, cursor, limit) gets the very same Buffer, and
+ * a wake-up of 1,000 held requests builds and encodes one body instead of 1,000.
+ */
 import type { FetchResult } from '../../core/hub.js';
 import { messageJson } from '../../core/wire-json.js';
 import type { StoredMessage } from '../../engines/engine.js';
 
-// Long polls woken together share one read, so they share its message array: join it once.
-const joinedMessages = new WeakMap<StoredMessage[], string>();
+/**
+ * Bodies built from one read's message array, by every other field of the answer (the cursor decides
+ * `next`, `gap` and `reset`; an engine may hand out one shared empty array for every topic, hence the
+ * rest). Keyed weakly on the array, so a body lives exactly as long as the read's result.
+ */
+const bodiesByRead = new WeakMap<StoredMessage[], Map<string, Buffer>>();
+/** A read has few distinct cursors behind it; more than this is not a fan-out worth caching. */
+const MAX_BODIES_PER_READ = 16;
 
-export function fetchAnswerJson(result: FetchResult): string {
-  let messages = joinedMessages.get(result.messages);
-  if (messages === undefined) {
-    messages = result.messages.map(messageJson).join(',');
-    joinedMessages.set(result.messages, messages);
-  }
+function build(result: FetchResult): Buffer {
+  const messages = result.messages.map(messageJson).join(',');
   const epoch = result.epoch === null ? 'null' : `"${result.epoch}"`;
-  return `{"topic":"${result.topic}","epoch":${epoch},"messages":[${messages}],"next":${result.next},"first":${result.first},"last":${result.last},"gap":${result.gap},"reset":${result.reset}}`;
+  return Buffer.from(
+    `{"topic":"${result.topic}","epoch":${epoch},"messages":[${messages}],"next":${result.next},"first":${result.first},"last":${result.last},"gap":${result.gap},"reset":${result.reset}}`,
+  );
+}
+
+/** The contract's fetch answer as bytes; identical answers of one read share one Buffer (do not mutate it). */
+export function fetchAnswerBody(result: FetchResult): Buffer {
+  let bodies = bodiesByRead.get(result.messages);
+  const key = `${result.topic} ${result.epoch} ${result.next} ${result.first} ${result.last} ${result.gap} ${result.reset}`;
+  const cached = bodies?.get(key);
+  if (cached !== undefined) return cached;
+  const body = build(result);
+  if (bodies === undefined) {
+    bodies = new Map();
+    bodiesByRead.set(result.messages, bodies);
+  }
+  if (bodies.size < MAX_BODIES_PER_READ) bodies.set(key, body);
+  return body;
+}
+
+/** The same answer as a string (for callers that embed it). */
+export function fetchAnswerJson(result: FetchResult): string {
+  return fetchAnswerBody(result).toString();
 }
