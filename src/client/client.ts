@@ -23,6 +23,7 @@ import { HttpClient } from './http.js';
 import { randomId } from './ids.js';
 import { cancelScheduled, listScheduled } from './schedules.js';
 import { Jobs } from './jobs.js';
+import { Push } from './push.js';
 import { type RuntimeOptions, resolveRuntime, sleep, type WebSocketConstructor } from './runtime.js';
 import { type SubscribeOptions, Subscription } from './subscription.js';
 import { type GetToken, TokenSource } from './tokens.js';
@@ -78,6 +79,8 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
   /** Base URL (`http(s)://host:port`). */
   readonly url: string;
   readonly jobs: Jobs;
+  /** Web Push notifications for a service worker registration (browsers). */
+  readonly push: Push;
   readonly #http: HttpClient;
   readonly #subscriptions = new Map<string, Subscription>();
   readonly #groupRoutes = new Map<string, (delivery: GroupDelivery) => void>();
@@ -101,6 +104,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     this.#backoff = { ...DEFAULT_BACKOFF, ...options.reconnect };
     this.#publishRetries = options.publishRetries ?? 5;
     this.jobs = new Jobs(this.#http, this.#backoff, this.#publishRetries);
+    this.push = new Push(this.#http);
     const names =
       typeof options.transports === 'string'
         ? [options.transports]
