@@ -45,3 +45,41 @@ export const TOKEN_KEY = 'switchboard.token';
 export function storedToken(): string | undefined {
   return sessionStorage.getItem(TOKEN_KEY) || undefined;
 }
+
+/** A table body's rows from cells (strings, or elements for buttons); numbers align right. */
+export function fillTable(
+  table: HTMLElement,
+  rows: Array<Array<string | number | HTMLElement>>,
+  empty: string,
+): void {
+  const body = table.querySelector('tbody')!;
+  const columns = table.querySelectorAll('thead th').length;
+  if (rows.length === 0) {
+    const row = el('tr');
+    row.append(el('td', empty, { colspan: String(columns), class: 'empty' }));
+    body.replaceChildren(row);
+    return;
+  }
+  body.replaceChildren(
+    ...rows.map((cells) => {
+      const row = el('tr');
+      for (const cell of cells) {
+        if (typeof cell === 'number') row.append(el('td', String(cell), { class: 'number' }));
+        else if (typeof cell === 'string') row.append(el('td', cell));
+        else {
+          const td = el('td');
+          td.append(cell);
+          row.append(td);
+        }
+      }
+      return row;
+    }),
+  );
+}
+
+/** A button that runs `action` on click. */
+export function button(label: string, action: () => void, ariaLabel = label): HTMLButtonElement {
+  const element = el('button', label, { type: 'button', 'aria-label': ariaLabel });
+  element.addEventListener('click', action);
+  return element;
+}

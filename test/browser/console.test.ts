@@ -43,7 +43,7 @@ describe.skipIf(!chromiumAvailable())('web console in Chromium', () => {
     await expect.poll(() => log.getByRole('listitem').last().textContent()).toContain('{"n":100}');
 
     await page.getByLabel('Event name (optional)').fill('typed-in');
-    await page.getByLabel('Data (JSON, or plain text)').fill('{"from":"form"}');
+    await page.getByLabel('Data (JSON, or plain text)', { exact: true }).fill('{"from":"form"}');
     await page.getByRole('button', { name: 'Publish' }).click();
     await expect
       .poll(() => page.locator('#publish-result').textContent())
@@ -55,9 +55,12 @@ describe.skipIf(!chromiumAvailable())('web console in Chromium', () => {
   });
 
   test('the patterns view receives through all four transports and plots their latency', async () => {
-    // Keyboard only: arrow keys move between tabs.
+    // Keyboard only: arrow keys move between tabs (left from the first wraps to the last).
     await page.getByRole('tab', { name: 'Topics' }).focus();
     await page.keyboard.press('ArrowRight');
+    expect(await page.getByRole('tab', { name: 'Groups' }).getAttribute('aria-selected')).toBe('true');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
     expect(await page.getByRole('tab', { name: 'Patterns' }).getAttribute('aria-selected')).toBe('true');
     await page.getByLabel('Topic', { exact: true }).last().fill(uniqueTopic('patterns'));
     await page.getByRole('button', { name: 'Start' }).click();
