@@ -11,8 +11,9 @@
  * 4429 (too many messages per second) and 1012 (server restarting: reconnect and resume).
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
-import { type ExecutionArgs, execute, type GraphQLSchema } from 'graphql';
+import { type ExecutionArgs, execute, type GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
@@ -59,6 +60,27 @@ interface Extra {
   address?: string;
 }
 
+/**
+ * graphql-ws accepts errors from `onSubscribe` only when they are `instanceof GraphQLError` of the
+ * graphql it loads itself: Node's CommonJS build. This module may see graphql's ESM build (test
+ * runners and bundlers prefer it), whose class is another one, so errors are re-made with that one.
+ */
+const { GraphQLError: LibraryGraphQLError } = createRequire(import.meta.url)(
+  'graphql',
+) as typeof import('graphql');
+const forLibrary = (errors: readonly GraphQLError[]): GraphQLError[] =>
+  errors.map((error) =>
+    error instanceof LibraryGraphQLError
+      ? error
+      : new LibraryGraphQLError(error.message, {
+          nodes: error.nodes,
+          source: error.source,
+          positions: error.positions,
+          path: error.path,
+          extensions: error.extensions,
+        }),
+  );
+
 const SHUTDOWN_REASON = 'server restarting; reconnect and subscribe again after your last offsets';
 
 export function registerGraphqlWs(options: GraphqlWsOptions): { close(graceMs?: number): Promise<void> } {
@@ -102,15 +124,15 @@ export function registerGraphqlWs(options: GraphqlWsOptions): { close(graceMs?: 
       },
       onSubscribe(ctx, _id, payload) {
         if (Object.keys(ctx.subscriptions).length > options.maxOperations) {
-          return [
+          return forLibrary([
             codedError(
               'bad_request',
               `at most ${options.maxOperations} operations may be open on one socket (maxTopicsPerConnection): complete some first`,
             ),
-          ];
+          ]);
         }
         const prepared = prepare(payload);
-        if (!prepared.ok) return prepared.errors;
+        if (!prepared.ok) return forLibrary(prepared.errors);
         const extra = ctx.extra as Extra;
         const contextValue: GraphqlContext = { principal: extra.principal!, address: extra.address! };
         const { document, operationName, variables } = prepared.value;
