@@ -51,7 +51,7 @@ export function dueTime(fields: DelayFields, now: number): number {
   if (at > now + MAX_DELAY_MS) {
     throw badRequest(`deliverAt ${at} is more than 30 days ahead (${MAX_DELAY_MS} ms): schedule it nearer`);
   }
-  return Math.max(at, now);
+  return at; // a time just past is due at once, and keeps its place in due order
 }
 
 const ID_RULE = /^sch_[0-9a-z]{13}[A-Za-z0-9_-]{10}$/;
