@@ -181,6 +181,21 @@ describe.each(ENGINE_FIXTURES)('WebSocket consumer groups: $name', ({ fixture: m
     expect(await a.request({ op: 'ack', topic, group: 'g', offsets: [a2] })).toMatchObject({ acked: [a2] });
   });
 
+  it('leases deliveries for the leaseMs the member asked for, then redelivers them', async () => {
+    const topic = freshTopic();
+    const slow = await connectWs(server.url);
+    clients.push(slow);
+    const reply = await slow.request({ op: 'subscribe', topic, group: 'g', window: 1, leaseMs: 300 });
+    expect(reply).toMatchObject({ ok: true, window: 1, leaseMs: 300 });
+    await publish(topic, 1);
+    // Never acked: after 300 ms the lease runs out and the same member gets it again, attempt 2.
+    await until(() => deliveries(slow, topic).length >= 2, 5_000);
+    expect(deliveries(slow, topic).map((frame) => [frame.offset, frame.attempt])).toEqual([
+      [1, 1],
+      [1, 2],
+    ]);
+  });
+
   it('refuses bad group subscribes', async () => {
     const topic = freshTopic();
     const client = await member(topic);
@@ -189,6 +204,8 @@ describe.each(ENGINE_FIXTURES)('WebSocket consumer groups: $name', ({ fixture: m
       [{ group: 'g2', after: 0 }, 'bad_request'],
       [{ group: 'g2', window: 1_001 }, 'bad_request'],
       [{ group: 'g2', window: 0 }, 'bad_request'],
+      [{ group: 'g2', leaseMs: 0 }, 'bad_request'],
+      [{ leaseMs: 5_000 }, 'bad_request'], // a lease without a group
       [{ group: 'no spaces' }, 'bad_request'],
     ];
     for (const [fields, code] of cases) {

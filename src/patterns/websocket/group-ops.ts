@@ -94,6 +94,7 @@ export function createGroupOpHandlers(
       const member = hub.groups.openMember(topic, group, {
         member: connection.memberName,
         window: op.window,
+        leaseMs: op.leaseMs,
         onDelivery: (delivery) => connection.sendGroupDelivery(groupMessageFrame(delivery, group)),
         onError: (error) => options.onMemberError?.(error, topic, group),
       });
@@ -105,6 +106,7 @@ export function createGroupOpHandlers(
         group,
         member: member.member,
         window: op.window ?? GROUP_DEFAULTS.window,
+        leaseMs: op.leaseMs ?? GROUP_DEFAULTS.leaseMs,
       });
       return undefined;
     },
