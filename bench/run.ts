@@ -25,6 +25,7 @@ import { longpollScenario } from './scenarios/longpoll.js';
 import { longpollFanoutScenario } from './scenarios/longpoll-fanout.js';
 import { longpollFloorScenario } from './scenarios/longpoll-floor.js';
 import { publishScenario } from './scenarios/publish.js';
+import { pushScenario } from './scenarios/push.js';
 import { redisScenario } from './scenarios/redis.js';
 
 const SCENARIOS: Scenario[] = [
@@ -39,6 +40,7 @@ const SCENARIOS: Scenario[] = [
   idleMemoryScenario,
   groupsScenario,
   jobsScenario,
+  pushScenario,
   authCostScenario,
   redisScenario,
 ];
