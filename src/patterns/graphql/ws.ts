@@ -69,8 +69,8 @@ const { GraphQLError: LibraryGraphQLError } = createRequire(import.meta.url)(
   'graphql',
 ) as typeof import('graphql');
 const forLibrary = (errors: readonly GraphQLError[]): GraphQLError[] =>
-  errors.map((error) =>
-    error instanceof LibraryGraphQLError
+  errors.map((error: GraphQLError) =>
+    (error as unknown) instanceof LibraryGraphQLError
       ? error
       : new LibraryGraphQLError(error.message, {
           nodes: error.nodes,
