@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerBench } from './bench/index.js';
 import { registerClientCommands } from './client-commands.js';
 import { registerJobsCommands } from './jobs-commands.js';
 import { registerServe } from './serve.js';
@@ -16,6 +17,7 @@ registerServe(program);
 registerClientCommands(program);
 registerJobsCommands(program);
 registerToken(program);
+registerBench(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`switchboard: ${(error as Error).message}\n`);
