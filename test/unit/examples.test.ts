@@ -12,6 +12,8 @@ const examples = readdirSync(examplesDir).filter((name) => name.endsWith('.ts'))
 
 /** What each example must print; an example without an entry here fails, so none goes unchecked. */
 const EXPECTED_OUTPUT: Record<string, RegExp> = {
+  'grpc-client.ts':
+    /published at offset 1\nmessage 1: \{"id":1\}\nmessage 2: \{"id":2\}\nmessage 3: "three"\nafter 3: 4=4\nrefused: INVALID_ARGUMENT bad_request/,
   'request-response.ts':
     /published at offset \d+\nread back: \{"topic":"examples.orders","offset":\d+,"time":\d+,"event":"created","data":\{"id":42,"total":99.5\}/,
   'short-poll.ts': /progress: \{"percent":25\}[\s\S]*progress: \{"percent":100\}/,
