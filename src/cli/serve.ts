@@ -38,6 +38,14 @@ export function registerServe(program: Command): void {
       `publishes allowed at once above the rate (default ${DEFAULT_CONFIG.publishBurst})`,
     )
     .option(
+      '--publish-bytes-per-second <n>',
+      `published bytes per second per client, 0 = unlimited (default ${DEFAULT_CONFIG.publishBytesPerSecond})`,
+    )
+    .option(
+      '--publish-bytes-burst <n>',
+      `bytes a client may publish at once above the byte rate (default ${DEFAULT_CONFIG.publishBytesBurst})`,
+    )
+    .option(
       '--max-connections <n>',
       `open connections in total, 0 = unlimited (default ${DEFAULT_CONFIG.maxConnections})`,
     )

@@ -2,6 +2,7 @@
  * Token buckets keyed by client (a token's `sub`, or an address in open mode). Each key refills
  * at `ratePerSecond` up to `burst`; a publish takes one token. Used by every publishing transport
  * through `take()`, which throws the contract's 429 with the wait until a token is available.
+ * The byte rate is a second limiter of the same kind whose tokens are bytes (`unit: 'bytes'`).
  */
 import { rateLimited } from '../protocol/errors.js';
 import type { Principal } from './token-claims.js';
@@ -11,6 +12,11 @@ export interface RateLimitOptions {
   ratePerSecond: number;
   /** Most tokens a key can save up (short bursts above the rate). */
   burst: number;
+  /**
+   * What a token stands for, in the 429's message: `publishes` (one per message) or `bytes` (the
+   * byte rate, where a 1 MiB batch costs its size). @default 'publishes'
+   */
+  unit?: 'publishes' | 'bytes';
   /** Keys remembered at most; full buckets are forgotten first (they equal a fresh one). @default 100_000 */
   maxKeys?: number;
   now?: () => number;
@@ -79,8 +85,11 @@ export function createRateLimiter(options: RateLimitOptions): RateLimiter {
         return;
       }
       const waitMs = Math.ceil((needed - bucket.tokens) / perMs);
+      const retry = `retry in ${Math.ceil(waitMs / 1000)} s`;
       throw rateLimited(
-        `publishing faster than ${ratePerSecond}/s (burst ${burst}) for this client; retry in ${Math.ceil(waitMs / 1000)} s`,
+        options.unit === 'bytes'
+          ? `publishing more than ${ratePerSecond} bytes/s (burst ${burst}) for this client; ${retry}`
+          : `publishing faster than ${ratePerSecond}/s (burst ${burst}) for this client; ${retry}`,
         waitMs,
       );
     },

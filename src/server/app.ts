@@ -129,6 +129,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
     security: {
       auth: security.auth,
       publishRate: security.publishRate,
+      publishBytes: security.publishBytes,
       authDeadlineMs: config.wsAuthDeadlineMs,
       tokenFrom: security.tokenFrom,
       addressKey: clientAddressKey,

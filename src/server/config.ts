@@ -38,6 +38,10 @@ export interface ServerConfig {
   publishRate: number;
   /** Publishes a client may make at once above the rate. @default 2_000 */
   publishBurst: number;
+  /** Published bytes (request bodies, WebSocket frames) per second per client; 0 = unlimited. @default 8_388_608 (8 MiB) */
+  publishBytesPerSecond: number;
+  /** Bytes a client may publish at once above the byte rate. @default 16_777_216 (16 MiB) */
+  publishBytesBurst: number;
   /** Open TCP connections in total; more are answered 503 and closed. 0 = unlimited. @default 20_000 */
   maxConnections: number;
   /** Open TCP connections per address (IPv6: per /64); more are answered 429. 0 = unlimited. @default 2_000 */
@@ -131,6 +135,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   metricsPublic: false,
   publishRate: 1_000,
   publishBurst: 2_000,
+  publishBytesPerSecond: 8_388_608,
+  publishBytesBurst: 16_777_216,
   maxConnections: 20_000,
   maxConnectionsPerIp: 2_000,
   allowedHosts: [],
@@ -188,6 +194,8 @@ const ENV_NAMES: Array<[keyof ServerConfig | 'config', string]> = [
   ['metricsPublic', 'SWITCHBOARD_METRICS_PUBLIC'],
   ['publishRate', 'SWITCHBOARD_PUBLISH_RATE'],
   ['publishBurst', 'SWITCHBOARD_PUBLISH_BURST'],
+  ['publishBytesPerSecond', 'SWITCHBOARD_PUBLISH_BYTES_PER_SECOND'],
+  ['publishBytesBurst', 'SWITCHBOARD_PUBLISH_BYTES_BURST'],
   ['maxConnections', 'SWITCHBOARD_MAX_CONNECTIONS'],
   ['maxConnectionsPerIp', 'SWITCHBOARD_MAX_CONNECTIONS_PER_IP'],
   ['maxLongPolls', 'SWITCHBOARD_MAX_LONG_POLLS'],
@@ -354,10 +362,21 @@ function validateAuth(config: ServerConfig): void {
 }
 
 function validateLimits(config: ServerConfig): void {
-  for (const key of ['publishRate', 'maxConnections', 'maxConnectionsPerIp'] as const) {
+  for (const key of [
+    'publishRate',
+    'publishBytesPerSecond',
+    'maxConnections',
+    'maxConnectionsPerIp',
+  ] as const) {
     if (config[key] < 0) throw new ConfigError(`${key} must be 0 (unlimited) or more, got ${config[key]}`);
   }
-  for (const key of ['publishBurst', 'maxLongPolls', 'headersTimeoutMs', 'requestTimeoutMs'] as const) {
+  for (const key of [
+    'publishBurst',
+    'publishBytesBurst',
+    'maxLongPolls',
+    'headersTimeoutMs',
+    'requestTimeoutMs',
+  ] as const) {
     if (config[key] < 1) throw new ConfigError(`${key} must be at least 1, got ${config[key]}`);
   }
 }

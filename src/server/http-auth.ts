@@ -23,6 +23,8 @@ declare module 'fastify' {
 export interface HttpAuthOptions {
   auth: Authenticator;
   publishRate: RateLimiter;
+  /** Published bytes per client: a publish route's body is charged once it has arrived. */
+  publishBytes?: RateLimiter;
   /** True: `GET /metrics` needs no token even in token mode. */
   metricsPublic: boolean;
   /** Most topics one `GET /v1/events` may name. */
@@ -116,6 +118,22 @@ export function registerHttpAuth(app: FastifyInstance, options: HttpAuthOptions)
     }
     // kind 'token' and 'optional': authenticate() has already refused invalid and expired tokens.
   });
+
+  // The byte rate: a publish costs its body's bytes (a 1 MiB batch is not "one publish" here).
+  // Charged once the body has arrived, before the route stores anything.
+  const { publishBytes } = options;
+  if (publishBytes?.enabled) {
+    app.addHook('preHandler', async (request) => {
+      const url = request.routeOptions.url;
+      if (url === undefined) return;
+      const rule = ruleOf(request.method, url);
+      if (rule?.kind !== 'topic' || !rule.rateLimited) return;
+      const text = (request.body as { text?: unknown } | undefined)?.text;
+      const bytes =
+        typeof text === 'string' ? Buffer.byteLength(text) : Number(request.headers['content-length'] ?? 0);
+      if (bytes > 0) publishBytes.take(rateKey(request.principal, requestAddress(request)), bytes);
+    });
+  }
 
   // The topic list shows only topics the caller may publish or subscribe to.
   app.addHook('preSerialization', async (request, _reply, payload) => {

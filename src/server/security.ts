@@ -17,6 +17,11 @@ export interface SecurityContext {
   readonly auth: Authenticator;
   /** Publish rate per token `sub` (or address): `publishRate.take(rateKey(principal, address))`. */
   readonly publishRate: RateLimiter;
+  /**
+   * Published bytes per `sub` (or address), beside the publish rate: a door charges what it
+   * received, `publishBytes.take(rateKey(principal, address), bytes)`, before publishing it.
+   */
+  readonly publishBytes: RateLimiter;
   readonly connections: ConnectionGuard;
   /** Bearer header or `?token=` of a request (raw Node requests too). */
   readonly tokenFrom: typeof tokenFrom;
@@ -36,6 +41,8 @@ export type SecuritySettings = Pick<
   | 'maxConnectionsPerIp'
   | 'publishRate'
   | 'publishBurst'
+  | 'publishBytesPerSecond'
+  | 'publishBytesBurst'
   | 'metricsPublic'
   | 'maxTopicsPerConnection'
 >;
@@ -55,9 +62,15 @@ export function registerSecurity(
     ratePerSecond: config.publishRate,
     burst: config.publishBurst,
   });
+  const publishBytes = createRateLimiter({
+    ratePerSecond: config.publishBytesPerSecond,
+    burst: config.publishBytesBurst,
+    unit: 'bytes',
+  });
   const security: SecurityContext = {
     auth,
     publishRate,
+    publishBytes,
     connections,
     tokenFrom,
     maxTopicsPerConnection: config.maxTopicsPerConnection,
@@ -76,6 +89,7 @@ export function registerSecurity(
   registerHttpAuth(app, {
     auth,
     publishRate,
+    publishBytes,
     metricsPublic: config.metricsPublic,
     maxTopicsPerConnection: config.maxTopicsPerConnection,
   });

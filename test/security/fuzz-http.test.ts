@@ -2,11 +2,24 @@
  * Fuzz pass over the HTTP API (issue 6): arbitrary query strings, topic segments, bodies and content
  * types must only ever produce a success or a contract 4xx, never a 5xx, a crash or a body outside
  * the contract; afterwards the server still answers. Open mode, then token mode with arbitrary tokens.
+ * Issue 19 added Host headers (DNS rebinding: only real loopback literals pass) and token parameter
+ * names under arbitrary percent-encodings (never logged).
  */
+import { request as httpRequest } from 'node:http';
+import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer } from '../support/server.js';
-import { assertContractAnswer, contentType, fetchQuery, requestBody, topicSegment } from './fuzz-support.js';
+import {
+  assertContractAnswer,
+  contentType,
+  fetchQuery,
+  hostHeader,
+  isRealLoopbackHost,
+  requestBody,
+  tokenParamName,
+  topicSegment,
+} from './fuzz-support.js';
 import { bearer, forge, memory, mint, startTokenServer } from './support.js';
 
 /** Small limits, so arbitrary inputs reach the size checks too. */
@@ -95,6 +108,42 @@ describe('HTTP fuzz, open mode', () => {
     );
   });
 
+  it('arbitrary Host headers: only real loopback literals are answered, every other one is a contract 403', async () => {
+    const { hostname, port } = new URL(server.url);
+    const get = (host: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const request = httpRequest({
+          host: hostname,
+          port,
+          path: '/v1/topics',
+          setHost: false,
+          headers: { host },
+        });
+        request.on('response', (response) => {
+          let body = '';
+          response.on('data', (chunk) => {
+            body += chunk;
+          });
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+        });
+        request.on('error', reject);
+        request.end();
+      });
+    await fc.assert(
+      fc.asyncProperty(hostHeader, async (host) => {
+        const { status, body } = await get(host);
+        if (isRealLoopbackHost(host)) {
+          expect(status, `Host "${host}"`).toBe(200);
+          return;
+        }
+        // Node itself answers some malformed Host headers with a 400 before routing.
+        expect([400, 403], `Host "${host}" → ${status} ${body}`).toContain(status);
+        if (status === 403) expect(JSON.parse(body).error.code, `Host "${host}"`).toBe('forbidden');
+      }),
+      { numRuns: 150 },
+    );
+  });
+
   it('is still healthy, serves a normal publish and fetch, and its heap stayed bounded', async () => {
     expect((await send(`${server.url}/healthz`)).status).toBe(200);
     const published = await send(`${server.url}/v1/topics/after-fuzz/messages`, {
@@ -166,5 +215,42 @@ describe('HTTP fuzz, token mode', () => {
       { numRuns: 300 },
     );
     expect((await send(`${server.url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('HTTP fuzz, token parameter names under any encoding never reach the logs', () => {
+  let server: TestServer;
+  let logged = '';
+  beforeAll(async () => {
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        logged += chunk.toString();
+        done();
+      },
+    });
+    server = await startTokenServer({ ...LIMITS, logger: { level: 'debug', stream } });
+  });
+  afterAll(() => server.close());
+
+  it('answers a contract status and logs every URL with the token value redacted', async () => {
+    const reader = await mint({ subscribe: ['fuzz'] });
+    const expired = await mint({ subscribe: ['fuzz'], expiresIn: -120 });
+    await fc.assert(
+      fc.asyncProperty(
+        tokenParamName,
+        fc.constantFrom(reader, expired, `${reader}x`),
+        fc.constantFrom('/v1/topics/fuzz/messages', '/v1/topics/other/messages', '/v1/nowhere'),
+        fc.constantFrom('', 'after=0&', 'a=%zz&'),
+        async (name, jwt, path, before) => {
+          const url = `${server.url}${path}?${before}${name}=${jwt}`;
+          const response = await send(url);
+          await assertContractAnswer(response, [200], url);
+        },
+      ),
+      { numRuns: 100 },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(logged).toContain('[REDACTED]');
+    for (const jwt of [reader, expired]) expect(logged).not.toContain(jwt.split('.')[2]!);
   });
 });

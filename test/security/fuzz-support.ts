@@ -185,3 +185,64 @@ export const contentType: fc.Arbitrary<string | undefined> = fc.oneof(
   fc.constant(undefined),
   fc.string({ maxLength: 60 }),
 );
+
+/**
+ * Host headers a DNS-rebinding page could make a browser send, and their near misses: loopback
+ * look-alikes with attacker suffixes, short and hex IPv4 forms, trailing dots, mixed case, ports.
+ */
+export const hostHeader: fc.Arbitrary<string> = fc
+  .tuple(
+    fc.constantFrom(
+      '127.0.0.1',
+      '127.1',
+      '127.0.1',
+      '0x7f.1',
+      '0x7f000001',
+      '2130706433',
+      '127.000.0.1',
+      '127.255.255.254',
+      '128.0.0.1',
+      'localhost',
+      'localhos',
+      '[::1]',
+      '[::ffff:127.0.0.1]',
+      '[0:0:0:0:0:0:0:1]',
+      '::1',
+      'example.com',
+      '',
+    ),
+    fc.constantFrom('', '.', '.x.example', '.rebind.attacker.example', '-x', 'x', '..'),
+    fc.boolean(),
+    fc.constantFrom('', ':8080', ':0', ':', ':65536', ':abc', ':80:80', ':1 '),
+  )
+  .map(([name, suffix, upper, port]) => `${upper ? (name + suffix).toUpperCase() : name + suffix}${port}`);
+
+/** The Host check's contract, written independently of the server: real loopback literals only. */
+export function isRealLoopbackHost(host: string): boolean {
+  // HTTP parsers drop the optional whitespace around a header value.
+  const match = /^(\[[^\]]*\]|[^:]*)(?::(\d{1,5}))?$/.exec(host.trim().toLowerCase());
+  if (!match) return false;
+  const name = match[1]!;
+  if (name === 'localhost' || name === '[::1]') return true;
+  const parts = name.split('.');
+  return (
+    parts.length === 4 &&
+    parts[0] === '127' &&
+    parts.every((part) => /^(0|[1-9]\d{0,2})$/.test(part) && Number(part) <= 255)
+  );
+}
+
+/** `token` as a query parameter name, each character maybe percent-encoded (either hex case), maybe upper-cased. */
+export const tokenParamName: fc.Arbitrary<string> = fc
+  .array(fc.tuple(fc.boolean(), fc.boolean(), fc.boolean()), { minLength: 5, maxLength: 5 })
+  .map((choices) =>
+    [...'token']
+      .map((char, i) => {
+        const [encode, upperHex, upperChar] = choices[i]!;
+        const c = upperChar ? char.toUpperCase() : char;
+        if (!encode) return c;
+        const hex = c.charCodeAt(0).toString(16);
+        return `%${upperHex ? hex.toUpperCase() : hex}`;
+      })
+      .join(''),
+  );

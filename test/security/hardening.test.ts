@@ -119,3 +119,39 @@ describe('WebSocket ack/nack and the control-op limit', () => {
     client.close();
   });
 });
+
+describe('the byte rate beside the publish rate', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer(memory, { publishBytesPerSecond: 1_000, publishBytesBurst: 4_000 });
+  });
+  afterAll(() => server.close());
+
+  const batch = (bytes: number) =>
+    JSON.stringify(Array.from({ length: 10 }, () => ({ data: 'x'.repeat(Math.floor(bytes / 10) - 12) })));
+
+  it('counts a batch by its bytes, not as one publish: 429 with Retry-After once the bytes run out', async () => {
+    const send = () =>
+      fetch(`${server.url}/v1/topics/bytes/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: batch(3_000),
+      });
+    expect((await send()).status).toBe(201);
+    const refused = await send();
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    const body = (await refused.json()) as { error: { code: string; message: string } };
+    expect(body.error).toMatchObject({ code: 'rate_limited', message: expect.stringMatching(/bytes\/s/) });
+  });
+
+  it('charges WebSocket publish frames from the same bucket', async () => {
+    const client = await connectWs(server.url);
+    const replies = [];
+    for (let i = 0; i < 4; i++) {
+      replies.push(await client.request({ op: 'publish', topic: 'bytes.ws', data: 'y'.repeat(1_500) }));
+    }
+    expect(replies.some((r) => r.ok === false && r.error.code === 'rate_limited')).toBe(true);
+    client.close();
+  });
+});

@@ -222,7 +222,7 @@ export class WsConnection {
   #dispatch(key: OpKey, op: ClientOp, text: string): void {
     let pending: Promise<Record<string, unknown> | undefined>;
     try {
-      this.session.check(key, op);
+      this.session.check(key, op, text);
       // Called synchronously so pipelined publishes reach the engine in frame order.
       pending = this.#parts.handlers[key](this, op as never, text);
     } catch (error) {

@@ -20,6 +20,8 @@ export interface WsSecurity {
   readonly auth: Authenticator;
   /** Publishes take from the same per-`sub` (per-address in open mode) bucket as HTTP publishes. */
   readonly publishRate: RateLimiter;
+  /** Published bytes per client: a publish frame costs its size (the same bucket HTTP bodies use). */
+  readonly publishBytes?: RateLimiter | undefined;
   /** A token-mode connection without a valid token is closed (4401) after this long. */
   readonly authDeadlineMs: number;
   /** Metrics: an op or upgrade refused for `unauthorized`, `forbidden` or `rate_limited`. */
@@ -76,7 +78,7 @@ export class WsSession {
    * access up; everything else is authorized on its topic (`publish` for publishes, `subscribe` for
    * subscribes and group ops: consuming is reading). Publishes also take from the rate bucket.
    */
-  check(key: OpKey, op: ClientOp): void {
+  check(key: OpKey, op: ClientOp, frame?: string): void {
     if (key === 'auth') return;
     try {
       const principal = this.#principal;
@@ -88,7 +90,13 @@ export class WsSession {
       if (key === 'unsubscribe' || key === 'unsubscribeGroup') return;
       const { topic } = op as { topic: string };
       this.security.auth.authorize(principal, key === 'publish' ? 'publish' : 'subscribe', topic);
-      if (key === 'publish') this.security.publishRate.take(rateKey(principal, this.address));
+      if (key === 'publish') {
+        const client = rateKey(principal, this.address);
+        this.security.publishRate.take(client);
+        if (frame !== undefined && this.security.publishBytes?.enabled) {
+          this.security.publishBytes.take(client, Buffer.byteLength(frame));
+        }
+      }
     } catch (error) {
       if (isSwitchboardError(error) && REFUSALS_COUNTED.has(error.code)) this.security.rejected?.(error.code);
       throw error;
