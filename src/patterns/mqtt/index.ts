@@ -80,6 +80,12 @@ export interface MqttEndpoint {
   close(): Promise<void>;
 }
 
+/** A QoS 1/2 packet id a client used recently: what it carried and its append. */
+interface InboundPacket {
+  digest: string;
+  appended: Promise<void>;
+}
+
 interface ClientState {
   address: string;
   principal?: Principal;
@@ -95,7 +101,7 @@ export async function registerMqtt(hub: Hub, options: MqttOptions): Promise<Mqtt
   /** Sessions between authentication and CONNACK, by client id (for the restore hook). */
   const connecting = new Map<string, MqttSession>();
   const writeChains = new Map<string, Promise<void>>();
-  const inbound = new Map<string, Map<number, string>>();
+  const inbound = new Map<string, Map<number, InboundPacket>>();
   const wildcards = new WildcardIndex();
   const deliveries = new DeliveryCounter(
     options.delivered && ((count) => options.delivered?.('mqtt', count)),
@@ -267,26 +273,41 @@ export async function registerMqtt(hub: Hub, options: MqttOptions): Promise<Mqtt
     if (data === undefined) {
       throw badRequest('payloads must be UTF-8 text (JSON, or any other text)');
     }
-    // A DUP retransmission of a packet already appended (its PUBACK was lost) is not appended again.
-    const digest =
-      packet.qos > 0
-        ? createHash('sha1').update(packet.topic).update('\0').update(payload).digest('base64')
-        : '';
+    // A DUP retransmission of a packet already appended (its PUBACK was lost) is not appended
+    // again; one that arrives while the original is still being stored waits for that append.
+    const messageId = packet.messageId ?? 0;
     const seen = packet.qos > 0 ? inboundIds(client.id) : undefined;
-    if (seen && packet.dup && seen.get(packet.messageId!) === digest) return;
-    const result = await hub.publishInputs(topic, [{ data }]);
-    const outcome = result.outcomes[0]!;
-    if (packet.retain) {
-      await hub.engine.setRetained(topic, { topic, data, offset: outcome.offset, time: outcome.time });
+    const digest = seen
+      ? createHash('sha1').update(packet.topic).update('\0').update(payload).digest('base64')
+      : '';
+    const known = seen?.get(messageId);
+    if (packet.dup && known?.digest === digest) {
+      try {
+        await known.appended;
+        return;
+      } catch {
+        // the original was not stored: store this retransmission instead
+      }
     }
+    const appended = (async () => {
+      const outcome = (await hub.publishInputs(topic, [{ data }])).outcomes[0]!;
+      if (packet.retain) {
+        await hub.engine.setRetained(topic, { topic, data, offset: outcome.offset, time: outcome.time });
+      }
+    })();
     if (seen) {
-      seen.delete(packet.messageId!);
-      seen.set(packet.messageId!, digest);
+      const entry = { digest, appended };
+      seen.delete(messageId);
+      seen.set(messageId, entry);
       if (seen.size > INBOUND_IDS_PER_CLIENT) seen.delete(seen.keys().next().value!);
+      appended.catch(() => {
+        if (seen.get(messageId) === entry) seen.delete(messageId);
+      });
     }
+    await appended;
   }
 
-  function inboundIds(clientId: string): Map<number, string> {
+  function inboundIds(clientId: string): Map<number, InboundPacket> {
     let ids = inbound.get(clientId);
     if (ids) {
       inbound.delete(clientId); // most recently used last

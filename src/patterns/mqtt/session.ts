@@ -65,6 +65,9 @@ export class MqttSession implements FeedSink {
   #dirty = false;
   #flushTimer: NodeJS.Timeout | undefined;
   #drainWaiters: Array<() => void> = [];
+  /** Filters of the stored session (restored by aedes before CONNACK). */
+  #restored: string[] = [];
+  #resumed: Promise<void> | undefined;
 
   constructor(
     readonly door: SessionDoor,
@@ -83,6 +86,7 @@ export class MqttSession implements FeedSink {
   /** A persistent session's stored state: its cursors now, its filters for aedes to restore. */
   load(record: MqttSessionRecord): Array<{ topic: string; qos: 0 | 1 }> {
     for (const [topic, cursor] of Object.entries(record.cursors)) this.#cursors.set(topic, cursor);
+    this.#restored = record.subscriptions.map((s) => s.filter);
     return record.subscriptions.map((s) => ({ topic: s.filter, qos: s.qos }));
   }
 
@@ -91,14 +95,19 @@ export class MqttSession implements FeedSink {
     this.filters.set(parsed.filter, { parsed, qos });
   }
 
-  /** After CONNACK: restored filters resume from their cursors (topics new to a wildcard from 0). */
-  async resume(): Promise<void> {
-    await this.#cover([...this.filters.keys()], true);
-    this.#markDirty();
+  /**
+   * After CONNACK: restored filters resume from their cursors (topics new to a wildcard from 0).
+   * Runs once; a SUBSCRIBE that arrives with the CONNECT waits for it, so re-subscribing to a
+   * restored filter keeps its cursor instead of starting live.
+   */
+  resume(): Promise<void> {
+    this.#resumed ??= this.#cover(this.#restored, true).then(() => this.#markDirty());
+    return this.#resumed;
   }
 
   /** After SUBACK: new filters start live, then retained messages follow. */
   async subscribed(filters: string[]): Promise<void> {
+    await this.resume();
     const added = filters.filter((filter) => this.filters.has(filter));
     if (added.length === 0) return;
     await this.#cover(added, false);
