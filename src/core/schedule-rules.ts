@@ -21,12 +21,15 @@ export const isScheduled = (fields: DelayFields): boolean =>
   (fields.delayMs !== undefined && fields.delayMs !== null) ||
   (fields.deliverAt !== undefined && fields.deliverAt !== null);
 
-/** The due time (ms epoch) the envelope asks for; 400 naming the rule otherwise. */
-export function dueTime(fields: DelayFields, now: number): number {
+/**
+ * The due time (ms epoch) the envelope asks for; 400 naming the rule otherwise. `atName` is how the
+ * caller's wire spells the absolute field (jobs say `runAt`).
+ */
+export function dueTime(fields: DelayFields, now: number, atName = 'deliverAt'): number {
   const hasDelay = fields.delayMs !== undefined && fields.delayMs !== null;
   const hasAt = fields.deliverAt !== undefined && fields.deliverAt !== null;
   if (hasDelay && hasAt) {
-    throw badRequest('send either delayMs or deliverAt, not both: they say the same thing two ways');
+    throw badRequest(`send either delayMs or ${atName}, not both: they say the same thing two ways`);
   }
   if (hasDelay) {
     const delay = fields.delayMs;
@@ -40,16 +43,16 @@ export function dueTime(fields: DelayFields, now: number): number {
   const at = fields.deliverAt;
   if (typeof at !== 'number' || !Number.isSafeInteger(at) || at < 0) {
     throw badRequest(
-      `deliverAt ${JSON.stringify(at)} is invalid: send a whole number of milliseconds since 1970 (UTC)`,
+      `${atName} ${JSON.stringify(at)} is invalid: send a whole number of milliseconds since 1970 (UTC)`,
     );
   }
   if (at < now - PAST_TOLERANCE_MS) {
     throw badRequest(
-      `deliverAt ${at} is ${now - at} ms in the past (more than ${PAST_TOLERANCE_MS} ms): publish without it to deliver now`,
+      `${atName} ${at} is ${now - at} ms in the past (more than ${PAST_TOLERANCE_MS} ms): publish without it to deliver now`,
     );
   }
   if (at > now + MAX_DELAY_MS) {
-    throw badRequest(`deliverAt ${at} is more than 30 days ahead (${MAX_DELAY_MS} ms): schedule it nearer`);
+    throw badRequest(`${atName} ${at} is more than 30 days ahead (${MAX_DELAY_MS} ms): schedule it nearer`);
   }
   return at; // a time just past is due at once, and keeps its place in due order
 }

@@ -53,6 +53,8 @@ export interface JobRecord {
   leaseExpiresAt: number | null;
   /** Offset of the submission message in the queue topic that the current attempt came from. */
   offset: number | null;
+  /** Delayed jobs: not claimable before this time (ms epoch); absent for jobs that run at once. */
+  runAt?: number | null;
 }
 
 /** A message appended in the same atomic step as a job write (its status, or its submission). */

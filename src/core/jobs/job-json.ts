@@ -10,8 +10,9 @@ export function jobJson(job: JobRecord): string {
   const note = job.note === null ? '' : `,"note":${JSON.stringify(job.note)}`;
   const result = job.result === null ? '' : `,"result":${job.result}`;
   const error = job.error === null ? '' : `,"error":${JSON.stringify(job.error)}`;
+  const runAt = job.runAt == null ? '' : `,"runAt":${job.runAt}`;
   return (
-    `{"id":"${job.id}","queue":"${job.queue}","status":"${job.status}","progress":${job.progress}${note}${result}${error}` +
+    `{"id":"${job.id}","queue":"${job.queue}","status":"${job.status}","progress":${job.progress}${runAt}${note}${result}${error}` +
     `,"attempts":${job.attempts},"maxAttempts":${job.maxAttempts},"version":${job.version}` +
     `,"createdAt":${job.createdAt},"updatedAt":${job.updatedAt}}`
   );

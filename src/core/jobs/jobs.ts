@@ -11,6 +11,7 @@
 import type { JobRecord } from '../../engines/job-store.js';
 import { badRequest, payloadTooLarge, unavailable } from '../../protocol/errors.js';
 import type { Hub } from '../hub.js';
+import { dueTime, isScheduled } from '../schedule-rules.js';
 import type { CallbackJob } from '../webhooks/webhooks.js';
 import { createJobClaims } from './job-claims.js';
 import { submissionJson } from './job-json.js';
@@ -60,6 +61,9 @@ export interface SubmitInput {
   idempotencyKey?: unknown;
   maxAttempts?: unknown;
   timeoutMs?: unknown;
+  /** Delayed jobs (docs/delayed.md): queued now, claimable from then on. */
+  delayMs?: unknown;
+  runAt?: unknown;
 }
 
 export type Jobs = ReturnType<typeof createJobs>;
@@ -197,6 +201,8 @@ export function createJobs(options: CreateJobsOptions) {
       if (callbackSecret && !callbackUrl) throw badRequest('callbackSecret needs a callbackUrl to sign for');
       if (draining) throw unavailable('the server is shutting down; submit again in a moment');
       const at = now();
+      const delayed = isScheduled({ delayMs: input.delayMs, deliverAt: input.runAt });
+      const runAt = delayed ? dueTime({ delayMs: input.delayMs, deliverAt: input.runAt }, at, 'runAt') : null;
       const job: JobRecord = {
         id: newJobId(),
         queue,
@@ -220,6 +226,7 @@ export function createJobs(options: CreateJobsOptions) {
         lease: null,
         leaseExpiresAt: null,
         offset: null,
+        ...(runAt === null ? {} : { runAt }),
       };
       // One atomic step: the job, its submission on the queue topic, and its first status message.
       const stored = await engineCall('store the job', () =>

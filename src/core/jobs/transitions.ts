@@ -55,6 +55,9 @@ function checkLease(job: JobRecord, lease: string, now: number): Refusal | undef
 /** A worker's claim reached this job's submission message. */
 export function start(job: JobRecord, lease: string, offset: number, now: number): Transition {
   if (isFinished(job)) return { refused: { kind: 'finished' } };
+  // A delayed job (runAt) is not claimable before its time: the group holds its submission until then.
+  if (job.status === 'queued' && (job.runAt ?? 0) > now)
+    return { refused: { kind: 'busy', until: job.runAt! } };
   if (job.status === 'running' && (job.leaseExpiresAt ?? 0) > now) {
     return { refused: { kind: 'busy', until: job.leaseExpiresAt ?? now } };
   }

@@ -32,6 +32,8 @@ const SUBMIT_FIELDS = new Set([
   'idempotencyKey',
   'maxAttempts',
   'timeoutMs',
+  'delayMs',
+  'runAt',
 ]);
 
 const sendJson = (reply: FastifyReply, status: number, text: string) =>
@@ -97,6 +99,8 @@ export function registerJobs(app: FastifyInstance, hub: Hub, config: ServerConfi
       idempotencyKey: value.idempotencyKey ?? request.headers['idempotency-key'],
       maxAttempts: value.maxAttempts,
       timeoutMs: value.timeoutMs,
+      delayMs: value.delayMs,
+      runAt: value.runAt,
     });
     return reply
       .code(202)
