@@ -276,3 +276,14 @@ describe('MQTT in token mode', () => {
     await closed;
   });
 });
+
+describe('MQTT configuration', () => {
+  it('--mqtt-port / SWITCHBOARD_MQTT_PORT: off unless set, a checked port number', async () => {
+    const { resolveConfig } = await import('../../src/server/config.js');
+    expect(resolveConfig({}, {}).mqttPort).toBeUndefined();
+    expect(resolveConfig({}, { SWITCHBOARD_MQTT_PORT: '1883' }).mqttPort).toBe(1883);
+    expect(resolveConfig({ mqttPort: '0' }, { SWITCHBOARD_MQTT_PORT: '1883' }).mqttPort).toBe(0);
+    expect(() => resolveConfig({}, { SWITCHBOARD_MQTT_PORT: '70000' })).toThrow(/mqttPort must be 0-65535/);
+    expect(() => resolveConfig({}, { SWITCHBOARD_MQTT_PORT: 'x' })).toThrow(/whole number/);
+  });
+});
