@@ -3,6 +3,7 @@
  * fault; token mode asks for `subscribe` on the topic; the server stays up throughout.
  */
 import { createECDH } from 'node:crypto';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintDevToken } from '../../src/cli/token.js';
 import { ENGINE_FIXTURES } from '../support/engines.js';
@@ -101,6 +102,44 @@ describe('push subscription registration refuses bad input', () => {
       expect(response.status).toBe(404);
       expect((await json(response)).error.code).toBe('not_found');
     }
+    expect((await fetch(`${strict.url}/healthz`)).status).toBe(200);
+  });
+
+  it('answers any registration body with 201 or a contract 4xx, never a 5xx (fast-check)', async () => {
+    const key = p256dh();
+    const endpoint = fc.constantFrom(
+      'https://8.8.8.8/p',
+      'https://10.0.0.1/p',
+      'http://8.8.8.8/p',
+      'https://[::ffff:127.0.0.1]/p',
+      'https://0x7f.1/p',
+      'javascript:alert(1)',
+      '',
+    );
+    const bytes = fc.oneof(fc.string(), fc.constant(key), fc.constant(auth), fc.integer(), fc.constant(null));
+    const body = fc.oneof(
+      fc.record(
+        {
+          subscription: fc.record(
+            { endpoint: fc.oneof(endpoint, fc.anything()), keys: fc.record({ p256dh: bytes, auth: bytes }) },
+            { requiredKeys: [] },
+          ),
+          ttl: fc.oneof(fc.integer(), fc.double(), fc.string()),
+          urgency: fc.oneof(fc.constantFrom('high', 'low'), fc.string()),
+        },
+        { requiredKeys: [] },
+      ),
+      fc.jsonValue(),
+    );
+    await fc.assert(
+      fc.asyncProperty(body, async (value) => {
+        const response = await post(`${strict.url}/v1/topics/fuzz/push-subscriptions`, JSON.stringify(value));
+        const answer = await response.text();
+        expect([201, 400], answer).toContain(response.status);
+        if (response.status === 400) expect(JSON.parse(answer).error.code).toBe('bad_request');
+      }),
+      { numRuns: 150 },
+    );
     expect((await fetch(`${strict.url}/healthz`)).status).toBe(200);
   });
 

@@ -1,7 +1,8 @@
 /**
  * Web Push delivery against a push service on loopback that decrypts every delivery with http_ece
  * and verifies the VAPID JWT with jose: payloads, headers, order, the 3,800-byte stub, retries that
- * honour Retry-After, removal on 410, dead letters after the retry budget, bounded hangs.
+ * honour Retry-After, removal on 410, dead letters after the retry budget, bounded 413s, hangs and
+ * redirects.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINE_FIXTURES, type EngineFixture } from '../support/engines.js';
@@ -151,14 +152,20 @@ describe.each(ENGINE_FIXTURES)('Web Push delivery on $name', ({ fixture: makeFix
     expect(await state(id)).toMatchObject({ delivered: 1, failed: 1, failedAttempts: 3 });
   });
 
-  it('bounds a push service that hangs or redirects: retried, then dead-lettered', async () => {
+  it('bounds a push service that answers 413, hangs or redirects: retried, then dead-lettered', async () => {
     const { id } = await subscribe('stuck', '/push/stuck');
-    service.on('/push/stuck', hang);
+    service.on('/push/stuck', answer(413));
     await publish('stuck', 1);
-    await expect.poll(async () => (await state(id)).lastError, { timeout: 5_000 }).toMatch(/timeout/);
+    await service.waitFor('/push/stuck', 1);
+    service.on('/push/stuck', hang);
+    await service.waitFor('/push/stuck', 2);
     service.on('/push/stuck', answer(301, { location: 'http://169.254.169.254/' }));
+    await service.waitFor('/push/stuck', 3);
     await expect.poll(async () => (await state(id)).failed, { timeout: 5_000 }).toBe(1);
     expect((await state(id)).lastError).toMatch(/redirect/);
+    const dead = await json(await fetch(`${server.url}/v1/topics/stuck.dead-letter/messages?after=0`));
+    expect(dead.messages[0].data).toMatchObject({ attempts: 3, data: 1 });
+    expect(service.deliveries('/push/stuck')).toHaveLength(3); // the redirect was not followed
   });
 
   it('deletes a subscription: nothing more is sent', async () => {
