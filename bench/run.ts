@@ -18,6 +18,7 @@ import { verdict } from './lib/table.js';
 import { authCostScenario } from './scenarios/auth-cost.js';
 import { fanoutFloorScenario, fanoutSseScenario, fanoutWsScenario } from './scenarios/fanout.js';
 import { groupsScenario } from './scenarios/groups.js';
+import { grpcScenario } from './scenarios/grpc.js';
 import { idleMemoryScenario } from './scenarios/idle-memory.js';
 import { jobsScenario } from './scenarios/jobs.js';
 import { latencyScenario } from './scenarios/latency.js';
@@ -42,6 +43,7 @@ const SCENARIOS: Scenario[] = [
   jobsScenario,
   pushScenario,
   authCostScenario,
+  grpcScenario,
   redisScenario,
 ];
 

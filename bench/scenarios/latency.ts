@@ -52,8 +52,12 @@ const CASES: Case[] = [
 
 function startServer({ transport, engine }: Case): Promise<RunningServer> {
   if (engine !== 'floor') return spawnSwitchboard(engine);
-  const file = { ws: 'floor-ws-server.ts', sse: 'floor-sse-server.ts', longpoll: 'floor-longpoll-server.ts' };
-  return spawnBenchServer(`floor ${transport}`, file[transport]);
+  const file: Partial<Record<Transport, string>> = {
+    ws: 'floor-ws-server.ts',
+    sse: 'floor-sse-server.ts',
+    longpoll: 'floor-longpoll-server.ts',
+  };
+  return spawnBenchServer(`floor ${transport}`, file[transport]!);
 }
 
 interface CaseResult {

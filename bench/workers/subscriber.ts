@@ -9,8 +9,10 @@ import { createPool } from '../lib/http.js';
 import type { LostConnection, OpenCommand, ParentCommand, WorkerMessage } from '../lib/protocol.js';
 import { Histogram } from '../lib/stats.js';
 import { type Connection, type Sink, UnavailableError } from './connection.js';
+import { openGrpc } from './grpc-client.js';
 import { openLongPoll } from './longpoll-client.js';
 import { openSse } from './sse-client.js';
+import { openMqtt } from './mqtt-client.js';
 import { openWs } from './ws-client.js';
 
 const RING = 1 << 16;
@@ -107,7 +109,9 @@ async function open(command: OpenCommand): Promise<void> {
     try {
       let connection: Connection;
       if (command.transport === 'ws') connection = await openWs(options, sink);
+      else if (command.transport === 'mqtt') connection = await openMqtt(options, sink);
       else if (command.transport === 'sse') connection = await openSse(options, sink);
+      else if (command.transport === 'grpc') connection = await openGrpc(options, sink);
       else connection = openLongPoll(pool!, options, sink);
       connections.push(connection);
       live++;
