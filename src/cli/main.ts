@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerBench } from './bench/index.js';
 import { registerClientCommands } from './client-commands.js';
 import { registerJobsCommands } from './jobs-commands.js';
+import { registerRequestCommands } from './request-commands.js';
 import { registerServe } from './serve.js';
 import { registerToken } from './token.js';
 
@@ -16,6 +17,7 @@ const program = new Command()
 registerServe(program);
 registerClientCommands(program);
 registerJobsCommands(program);
+registerRequestCommands(program);
 registerToken(program);
 registerBench(program);
 

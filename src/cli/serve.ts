@@ -63,6 +63,10 @@ export function registerServe(program: Command): void {
       `time allowed to send a whole request (default ${DEFAULT_CONFIG.requestTimeoutMs})`,
     )
     .option(
+      '--presence-events <patterns>',
+      'comma-separated topic patterns whose joins/leaves are published on {topic}.presence',
+    )
+    .option(
       '--allowed-origins <list>',
       'comma-separated browser origins allowed besides the server itself, or *',
     )

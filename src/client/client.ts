@@ -10,6 +10,7 @@ import {
   type FetchAnswer,
   isValidEvent,
   isValidTopic,
+  type Message,
   type PublishAnswer,
   TOPIC_RULE,
 } from '../protocol/message.js';
@@ -21,10 +22,19 @@ import { ConnectionClosedError, isRetryable, TransportError } from './errors.js'
 import { type ConsumeOptions, Consumer, type GroupHandler } from './groups.js';
 import { HttpClient } from './http.js';
 import { randomId } from './ids.js';
-import { cancelScheduled, listScheduled } from './schedules.js';
 import { Jobs } from './jobs.js';
 import { Push } from './push.js';
+import {
+  answerRequest,
+  type RequestAnswer,
+  type RequestHandler,
+  type RequestOptions,
+  type Responder,
+  type RespondOptions,
+  sendRequest,
+} from './requests.js';
 import { type RuntimeOptions, resolveRuntime, sleep, type WebSocketConstructor } from './runtime.js';
+import { cancelScheduled, listScheduled } from './schedules.js';
 import { type SubscribeOptions, Subscription } from './subscription.js';
 import { type GetToken, TokenSource } from './tokens.js';
 import { DEFAULT_TRANSPORTS, TRANSPORTS } from './transports/index.js';
@@ -253,6 +263,48 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
   /** Cancels a scheduled message before it is due; `not_found` once delivered or canceled. */
   cancelScheduled(id: string): Promise<void> {
     return cancelScheduled(this.#http, id);
+  }
+
+  /**
+   * Request-reply: publishes `data` as a request on `topic` and resolves with the first reply
+   * (`reply` is its data); rejects with `timeout` when none came within `timeoutMs`.
+   */
+  request<T = unknown>(
+    topic: string,
+    data: unknown,
+    options: RequestOptions = {},
+  ): Promise<RequestAnswer<T>> {
+    this.#assertOpen();
+    assertTopic(topic);
+    return sendRequest<T>(this.#http, this.#connection.transport, topic, data, options);
+  }
+
+  /**
+   * Answers requests on `topic` with `handler`'s result (its return value, or what its promise
+   * resolves to, is the reply's data). With `group`, requests are spread over the group's members.
+   */
+  respond<T = unknown>(topic: string, handler: RequestHandler<T>, options: RespondOptions = {}): Responder {
+    this.#assertOpen();
+    assertTopic(topic);
+    const answer = (request: Message<T>): Promise<void> =>
+      answerRequest(
+        this.#http,
+        this.#connection.transport,
+        request as Message,
+        handler as RequestHandler,
+        (error) => this.emit('warning', error),
+      );
+    if (options.group !== undefined) {
+      // New requests only: an old request's caller has stopped waiting.
+      const consumer = this.group(topic, options.group).consume<T>(answer, { start: 'latest' });
+      return { close: () => void consumer.stop() };
+    }
+    const subscription = this.subscribe<T>(topic, {
+      onMessage: (request) => {
+        answer(request).catch((error: unknown) => this.emit('error', error as Error));
+      },
+    });
+    return { close: () => subscription.unsubscribe() };
   }
 
   /** One page of the log (request-response). */

@@ -18,6 +18,7 @@ export {
 export type { ConsumeOptions, Consumer, ConsumerEvents, GroupHandler, GroupMessage } from './groups.js';
 export type { JobEvents, JobHandle, JobState, JobStatus, Jobs, SubmitOptions } from './jobs.js';
 export type { Push, PushOptions } from './push.js';
+export type { RequestAnswer, RequestHandler, RequestOptions, Responder, RespondOptions } from './requests.js';
 export type { FetchFunction, RuntimeOptions, WebSocketConstructor, WebSocketLike } from './runtime.js';
 export type {
   GapEvent,

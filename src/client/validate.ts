@@ -30,6 +30,7 @@ export function toMessage(frame: Record<string, unknown>): Message {
     data: frame.data,
   };
   if (frame.event !== undefined) message.event = frame.event as string;
+  if (typeof frame.replyTo === 'string') message.replyTo = frame.replyTo; // a request (request-reply)
   return message;
 }
 

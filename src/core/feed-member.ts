@@ -30,6 +30,7 @@ export class FeedMember implements FeedSubscription {
   #started = false;
   #closed = false;
   readonly #untrack: () => void;
+  readonly #leavePresence: (() => void) | undefined;
 
   constructor(
     readonly topic: string,
@@ -40,6 +41,7 @@ export class FeedMember implements FeedSubscription {
     this.#cursor = request.after;
     this.#epoch = request.epoch;
     this.#untrack = feed.source.trackSubscriber(topic, request.transport);
+    this.#leavePresence = feed.source.joinPresence?.(topic, request.transport, request.presence);
   }
 
   get cursor(): number {
@@ -177,6 +179,7 @@ export class FeedMember implements FeedSubscription {
     if (this.#closed) return;
     this.#closed = true;
     this.#untrack();
+    this.#leavePresence?.();
     this.feed.leave(this);
   }
 }

@@ -13,12 +13,15 @@
 import type { StoredMessage } from '../engines/engine.js';
 import { FeedMember, type MemberFeed } from './feed-member.js';
 import type { FetchRequest, FetchResult } from './hub.js';
+import type { PresenceIdentity } from './presence.js';
 
 /** What the feed needs from the hub (a narrow seam, so the hub can own the feed). */
 export interface FeedSource {
   fetch(topic: string, request: FetchRequest): Promise<FetchResult>;
   onAppended(listener: (topic: string, last: number) => void): () => void;
   trackSubscriber(topic: string, transport: string): () => void;
+  /** Lists a push subscriber in the topic's presence (presence.ts); call the returned function when it leaves. */
+  joinPresence?(topic: string, transport: string, identity: PresenceIdentity | undefined): () => void;
   /** Most messages one log read returns. */
   pageSize: number;
 }
@@ -69,6 +72,8 @@ export interface FeedRequest {
   epoch?: string | undefined;
   /** Transport name for the topic's subscriber counts ('sse', 'websocket', 'in-process'). */
   transport: string;
+  /** Who subscribes, for the topic's presence list (any door: pass what the client said). */
+  presence?: PresenceIdentity | undefined;
 }
 
 export interface FeedSubscription {

@@ -7,4 +7,6 @@ export interface HubObserver {
   published?(topic: string, count: number): void;
   /** An engine call (`what` is the hub's phrase, e.g. "read", "store the message") took `seconds`. */
   engineOp?(what: string, seconds: number, ok: boolean): void;
+  /** A request (request-reply) ended: replied, timeout, abandoned (caller left) or failed. */
+  requestEnded?(outcome: 'replied' | 'timeout' | 'abandoned' | 'failed'): void;
 }

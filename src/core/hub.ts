@@ -5,6 +5,8 @@
 
 import type { Engine, LogState, ReadResult, RetentionPolicy, StoredMessage } from '../engines/engine.js';
 import { firstOffset, retainedCount } from '../engines/engine.js';
+import { createLocalPresenceStore } from '../engines/local-presence.js';
+import { createLocalReplyStore } from '../engines/local-replies.js';
 import { badRequest, notFound, payloadTooLarge, unavailable } from '../protocol/errors.js';
 import type { Message, TopicStats } from '../protocol/message.js';
 import { createEngineCall } from './engine-call.js';
@@ -13,6 +15,8 @@ import type { Groups } from './group-api.js';
 import { createGroups } from './groups.js';
 import type { HubObserver } from './hub-observer.js';
 import { DEFAULT_HUB_OPTIONS, type HubOptions } from './options.js';
+import { createPresence, type Presence } from './presence.js';
+import { createRequests, type Requests } from './requests.js';
 import { createSchedules, type Schedules } from './schedules.js';
 import { assertWritableFromOutside } from './system-topics.js';
 import { matchTopic } from './topic-pattern.js';
@@ -95,6 +99,10 @@ export interface Hub {
   readonly groups: Groups;
   /** Delayed delivery: schedule, list, cancel; due messages are appended by the hub (docs/delayed.md). */
   readonly schedules: Schedules;
+  /** Request-reply (RPC through the log): `request` waits for the first reply; see docs/request-reply.md. */
+  readonly requests: Requests;
+  /** Who is subscribed to a topic, on every push transport and node; see docs/presence.md. */
+  readonly presence: Presence;
   /** Long polls held right now. */
   readonly heldRequests: number;
   /** Publishes one message with plain JS data (the embeddable API). */
@@ -254,7 +262,11 @@ export function createHub(options: CreateHubOptions): Hub {
     return toFetchResult(topic, request, read, read.messages);
   };
 
-  const publishSystemInputs = async (topic: string, inputs: PublishInput[]): Promise<PublishResult> => {
+  const publishSystemInputs = async (
+    topic: string,
+    inputs: PublishInput[],
+    replyTo?: string,
+  ): Promise<PublishResult> => {
     assertTopic(topic);
     if (draining) throw unavailable('the server is shutting down; publish again in a moment');
     if (inputs.length === 0) throw badRequest('nothing to publish: send at least one message');
@@ -275,6 +287,7 @@ export function createHub(options: CreateHubOptions): Hub {
         data: input.data,
         event: assertEvent(input.event),
         idempotencyKey: assertIdempotencyKey(input.idempotencyKey),
+        replyTo,
       };
     });
     const appended = await engineCall('store the message', () =>
@@ -299,6 +312,27 @@ export function createHub(options: CreateHubOptions): Hub {
     return publishSystemInputs(topic, inputs);
   };
 
+  const requests = createRequests({
+    store: engine.replies ?? createLocalReplyStore(now),
+    async append(topic, input, replyTo) {
+      assertTopic(topic);
+      assertWritableFromOutside(topic, 'send requests to');
+      const result = await publishSystemInputs(topic, [input], replyTo);
+      return result.outcomes[0]!;
+    },
+    maxMessageBytes: limits.maxMessageBytes,
+    outcome: observer?.requestEnded?.bind(observer),
+  });
+
+  const presence = createPresence({
+    store: engine.presence ?? createLocalPresenceStore(),
+    shared: engine.presence !== undefined,
+    ttlMs: hubOptions.presenceTtlMs,
+    eventPatterns: hubOptions.presenceEvents,
+    publishEvent: (topic, event, data) => publishSystemInputs(topic, [{ data, event }]),
+    now,
+  });
+
   const stats = (topic: string, state: LogState & { epoch: string }): TopicStats => ({
     topic,
     epoch: state.epoch,
@@ -313,6 +347,8 @@ export function createHub(options: CreateHubOptions): Hub {
     options: hubOptions,
     groups,
     schedules,
+    requests,
+    presence,
     get heldRequests() {
       return waiters.size;
     },
@@ -387,6 +423,11 @@ export function createHub(options: CreateHubOptions): Hub {
         fetch,
         onAppended: (listener) => engine.onAppended(listener),
         trackSubscriber,
+        joinPresence: (topic, transport, identity) =>
+          // In-process subscribers are the embedding application itself: present only when it says who.
+          transport === 'in-process' && identity === undefined
+            ? () => {}
+            : presence.join(topic, transport, identity),
         pageSize: limits.maxFetchLimit,
       });
       return feed;
@@ -400,6 +441,7 @@ export function createHub(options: CreateHubOptions): Hub {
       draining = true;
       clearInterval(sweepTimer);
       waiters.releaseAll();
+      requests.close();
       internalGroups.drain();
       schedules.stop();
     },
@@ -409,6 +451,7 @@ export function createHub(options: CreateHubOptions): Hub {
       feed?.close();
       stopWaking();
       await internalGroups.drained(); // push members hand back what they hold before the store closes
+      await presence.close(); // this node's clients leave before the store closes
       await schedules.stopped(); // a delivery in progress finishes before the store closes
       await engine.close();
     },

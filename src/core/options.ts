@@ -29,6 +29,10 @@ export interface HubOptions {
   dedupeWindowMs: number;
   /** How often age retention and the dedupe window are applied. @default 30_000 (30 s) */
   sweepIntervalMs: number;
+  /** Topic patterns whose subscribers' joins and leaves are published on `{topic}.presence`. @default [] */
+  presenceEvents: string[];
+  /** Multi-node presence: a node's clients vanish this long after its last heartbeat. @default 20_000 */
+  presenceTtlMs: number;
   /** Injectable clock for tests. @default Date.now */
   now: () => number;
 }
@@ -47,5 +51,7 @@ export const DEFAULT_HUB_OPTIONS: HubOptions = {
   retentionRules: [],
   dedupeWindowMs: 600_000,
   sweepIntervalMs: 30_000,
+  presenceEvents: [],
+  presenceTtlMs: 20_000,
   now: Date.now,
 };

@@ -12,7 +12,9 @@ export function messageJson(message: StoredMessage): string {
   let json = cache.get(message);
   if (json === undefined) {
     const event = message.event === undefined ? '' : `,"event":${JSON.stringify(message.event)}`;
-    json = `{"topic":"${message.topic}","offset":${message.offset},"time":${message.time}${event},"data":${message.data}}`;
+    // Inbox ids are `_inbox.` + base64url: no character needs escaping.
+    const replyTo = message.replyTo === undefined ? '' : `,"replyTo":"${message.replyTo}"`;
+    json = `{"topic":"${message.topic}","offset":${message.offset},"time":${message.time}${event}${replyTo},"data":${message.data}}`;
     cache.set(message, json);
   }
   return json;
@@ -27,6 +29,7 @@ export function toMessage(message: StoredMessage): Message {
     data: undefined,
   };
   if (message.event !== undefined) result.event = message.event;
+  if (message.replyTo !== undefined) result.replyTo = message.replyTo;
   result.data = JSON.parse(message.data);
   return result;
 }

@@ -10,6 +10,8 @@
 import type { GroupStore } from './group-store.js';
 import type { JobStore } from './job-store.js';
 import type { PushSubscriptionStore } from './push-store.js';
+import type { PresenceStore } from './presence-store.js';
+import type { ReplyStore } from './reply-store.js';
 import type { ScheduleStore } from './schedule-store.js';
 import type { MqttStore } from './mqtt-store.js';
 import type { WebhookStore } from './webhook-store.js';
@@ -22,6 +24,8 @@ export interface StoredMessage {
   event: string | undefined;
   /** Raw JSON text of the message's `data`. */
   data: string;
+  /** Request-reply: the inbox a responder answers to (only on requests; see core/requests.ts). */
+  replyTo?: string | undefined;
 }
 
 export interface NewEntry {
@@ -29,6 +33,8 @@ export interface NewEntry {
   /** Raw JSON text of the data, already validated. */
   data: string;
   idempotencyKey?: string | undefined;
+  /** Request-reply inbox id, stored with the message and delivered by every pattern. */
+  replyTo?: string | undefined;
 }
 
 export interface RetentionPolicy {
@@ -112,7 +118,26 @@ export interface LogStore {
 }
 
 /** Consumer groups, job state and webhook delivery state are part of every engine (see *-store.ts). */
-export type Engine = EngineLifecycle & LogStore & GroupStore & JobStore & WebhookStore & PushSubscriptionStore & ScheduleStore & MqttStore;
+export type Engine = EngineLifecycle &
+  LogStore &
+  GroupStore &
+  JobStore &
+  WebhookStore &
+  PushSubscriptionStore &
+  ScheduleStore &
+  MqttStore &
+  SharedCapabilities;
+
+/**
+ * State shared between nodes beyond the log. Multi-node engines (Redis) provide these; without
+ * them the hub keeps the state in process, which is exact for a single node (memory, SQLite).
+ */
+export interface SharedCapabilities {
+  /** Request-reply inboxes (reply-store.ts). */
+  readonly replies?: ReplyStore;
+  /** Who is subscribed where (presence-store.ts). */
+  readonly presence?: PresenceStore;
+}
 
 export const firstOffset = (state: LogState): number => (state.last > state.floor ? state.floor + 1 : 0);
 export const retainedCount = (state: LogState): number => state.last - state.floor;

@@ -59,6 +59,8 @@ export const unavailable = (message: string, cause?: unknown): SwitchboardError 
   new SwitchboardError('unavailable', message, { cause });
 export const unauthorized = (message: string): SwitchboardError =>
   new SwitchboardError('unauthorized', message);
+/** Nothing answered in time (request-reply: no reply before the caller's deadline). */
+export const timeout = (message: string): SwitchboardError => new SwitchboardError('timeout', message);
 /** `retryAfterMs` becomes the `Retry-After` header (whole seconds, at least 1). */
 export const rateLimited = (message: string, retryAfterMs: number): SwitchboardError =>
   new SwitchboardError('rate_limited', message, { retryAfterMs: Math.max(1, retryAfterMs) });

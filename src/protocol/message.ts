@@ -6,6 +6,8 @@ export interface Message<T = unknown> {
   offset: number;
   time: number;
   event?: string;
+  /** Only on requests (request-reply): the inbox id a responder answers to (`POST /v1/replies/{replyTo}`). */
+  replyTo?: string;
   data: T;
 }
 

@@ -17,6 +17,10 @@ export type ClientOp =
       group?: string;
       /** Most unacked group deliveries in flight (consumer groups only). */
       window?: number;
+      /** How long each group delivery is leased before it is redelivered (consumer groups only). */
+      leaseMs?: number;
+      /** Shown in the topic's presence list: a JSON object of at most 1 KiB (plain subscriptions). */
+      info?: Record<string, unknown>;
     }
   | { op: 'unsubscribe'; id: number; topic: string; group?: string }
   | {
@@ -41,7 +45,20 @@ export type ClientOp =
       /** Kept as the last error; a dead letter carries it. */
       error?: string;
     }
-  | { op: 'auth'; id: number; token: string };
+  | { op: 'auth'; id: number; token: string }
+  /** Request-reply: publishes with a fresh `replyTo`; the ok reply carries `reply` (the first reply's data). */
+  | {
+      op: 'request';
+      id: number;
+      topic: string;
+      data: unknown;
+      event?: string;
+      idempotencyKey?: string;
+      /** 1-60000, default 30000. */
+      timeoutMs?: number;
+    }
+  /** Answers a request received with `replyTo`; first reply wins (409 after), unknown inbox 404. */
+  | { op: 'respond'; id: number; replyTo: string; data: unknown };
 
 export type ClientOpName = ClientOp['op'];
 
@@ -95,9 +112,11 @@ export const CLIENT_OPS: readonly ClientOpName[] = [
   'ack',
   'nack',
   'auth',
+  'request',
+  'respond',
 ];
 
-type FieldKind = 'string' | 'offset' | 'count' | 'offsets' | 'any';
+type FieldKind = 'string' | 'offset' | 'count' | 'offsets' | 'object' | 'any';
 
 interface FieldRule {
   kind: FieldKind;
@@ -115,6 +134,8 @@ const OP_FIELDS: Record<ClientOpName, Record<string, FieldRule>> = {
     epoch: opt('string'),
     group: opt('string'),
     window: opt('count'),
+    leaseMs: opt('count'),
+    info: opt('object'),
   },
   unsubscribe: { topic: req('string'), group: opt('string') },
   publish: {
@@ -135,6 +156,14 @@ const OP_FIELDS: Record<ClientOpName, Record<string, FieldRule>> = {
     error: opt('string'),
   },
   auth: { token: req('string') },
+  request: {
+    topic: req('string'),
+    data: req('any'),
+    event: opt('any'),
+    idempotencyKey: opt('any'),
+    timeoutMs: opt('count'),
+  },
+  respond: { replyTo: req('string'), data: req('any') },
 };
 
 const KIND_TEXT: Record<FieldKind, string> = {
@@ -142,6 +171,7 @@ const KIND_TEXT: Record<FieldKind, string> = {
   offset: 'a whole number >= 0',
   count: 'a whole number >= 1',
   offsets: 'a non-empty array of whole numbers >= 1',
+  object: 'a JSON object',
   any: 'any JSON value',
 };
 
@@ -160,6 +190,8 @@ function fits(kind: FieldKind, value: unknown): boolean {
       return isWhole(value, 1);
     case 'offsets':
       return Array.isArray(value) && value.length > 0 && value.every((v) => isWhole(v, 1));
+    case 'object':
+      return value !== null && typeof value === 'object' && !Array.isArray(value);
     case 'any':
       return true;
   }

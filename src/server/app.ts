@@ -10,6 +10,8 @@ import type { MqttEndpoint } from '../patterns/mqtt/index.js';
 import { registerGroups } from '../patterns/groups/index.js';
 import { registerJobs } from '../patterns/jobs/index.js';
 import { registerPoll } from '../patterns/poll/index.js';
+import { registerPresence } from '../patterns/presence/index.js';
+import { registerRequests } from '../patterns/requests/index.js';
 import { registerRest } from '../patterns/rest/index.js';
 import { registerScheduled } from '../patterns/scheduled/index.js';
 import { registerBodyParsers } from '../patterns/shared/body.js';
@@ -67,6 +69,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
     retention: { maxCount: config.retention.maxCount, maxAgeMs: config.retention.maxAgeMs },
     retentionRules: config.retention.rules,
     dedupeWindowMs: config.dedupeWindowMs,
+    presenceEvents: config.presenceEvents,
+    presenceTtlMs: config.presenceTtlMs,
   });
   metrics.attachHub(hub);
 
@@ -112,6 +116,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
   registerRest(app, hub);
   registerScheduled(app, hub); // delayed delivery: list and cancel (scheduling is a publish)
   registerPoll(app, hub);
+  registerRequests(app, hub); // request-reply (docs/request-reply.md)
+  registerPresence(app, hub); // GET /v1/topics/:topic/presence (docs/presence.md)
   const sse = registerSse(app, hub, {
     keepAliveMs: config.sseKeepAliveMs,
     retryMs: config.sseRetryMs,

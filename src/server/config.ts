@@ -77,6 +77,10 @@ export interface ServerConfig {
   maxMessageBytes: number;
   retention: { maxCount: number; maxAgeMs: number; rules: RetentionRule[] };
   dedupeWindowMs: number;
+  /** Topic patterns whose subscribers' joins and leaves are published on `{topic}.presence` (docs/presence.md). */
+  presenceEvents: string[];
+  /** With several nodes, a crashed node's clients leave the presence lists this long after its last heartbeat. */
+  presenceTtlMs: number;
   /** Time allowed for a client to send a request's headers (slow-loris guard). @default 10_000 (10 s) */
   headersTimeoutMs: number;
   /** Time allowed for a client to send a whole request. @default 30_000 (30 s) */
@@ -156,6 +160,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxMessageBytes: 65_536,
   retention: { maxCount: 10_000, maxAgeMs: 7 * 24 * 3_600_000, rules: [] },
   dedupeWindowMs: 600_000,
+  presenceEvents: [],
+  presenceTtlMs: 20_000,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 65_000,
@@ -205,6 +211,8 @@ const ENV_NAMES: Array<[keyof ServerConfig | 'config', string]> = [
   ['allowedHosts', 'SWITCHBOARD_ALLOWED_HOSTS'],
   ['maxHeaderBytes', 'SWITCHBOARD_MAX_HEADER_BYTES'],
   ['dedupeWindowMs', 'SWITCHBOARD_DEDUPE_WINDOW_MS'],
+  ['presenceEvents', 'SWITCHBOARD_PRESENCE_EVENTS'],
+  ['presenceTtlMs', 'SWITCHBOARD_PRESENCE_TTL_MS'],
   ['allowedOrigins', 'SWITCHBOARD_ALLOWED_ORIGINS'],
   ['allowPrivateWebhooks', 'SWITCHBOARD_ALLOW_PRIVATE_WEBHOOKS'],
   ['jobRetentionMs', 'SWITCHBOARD_JOB_RETENTION_MS'],
@@ -271,7 +279,7 @@ function readConfigFile(path: string): Partial<ServerConfig> {
 function applySetting(config: ServerConfig, key: keyof ServerConfig, value: string | boolean): void {
   const target = config as unknown as Record<string, unknown>;
   const current = DEFAULT_CONFIG[key];
-  if (key === 'allowedOrigins' || key === 'allowedHosts') {
+  if (key === 'allowedOrigins' || key === 'allowedHosts' || key === 'presenceEvents') {
     target[key] = String(value)
       .split(',')
       .map((origin) => origin.trim())
@@ -305,6 +313,11 @@ function validate(config: ServerConfig): ServerConfig {
     throw new ConfigError(`auth must be open or token, got "${config.auth}"`);
   }
   validateAuth(config);
+  if (!(config.presenceTtlMs >= 300 && config.presenceTtlMs <= 30_000)) {
+    throw new ConfigError(
+      `presenceTtlMs must be 300-30000 (a crashed node's clients leave within it), got ${config.presenceTtlMs}`,
+    );
+  }
   validateLimits(config);
   validateJobsAndWebhooks(config);
   validatePush(config);

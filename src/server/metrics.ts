@@ -7,6 +7,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { Hub } from '../core/hub.js';
 import type { HubObserver } from '../core/hub-observer.js';
 import { registerGroupMetrics } from './group-metrics.js';
+import { registerRequestMetrics } from './request-metrics.js';
 import { registerScheduleMetrics } from './schedule-metrics.js';
 
 export interface ServerMetrics {
@@ -120,11 +121,13 @@ export function createServerMetrics(): ServerMetrics {
   // Group lag and pending are read from the store at scrape time (see group-metrics.ts).
   registerGroupMetrics(registry, () => hub);
   registerScheduleMetrics(registry, () => hub); // delayed messages pending, read at scrape time
+  const requestEnded = registerRequestMetrics(registry, () => hub);
 
   return {
     registry,
     hubObserver: {
       published: (_topic, count) => published.inc(count),
+      requestEnded,
       engineOp: (what, seconds, ok) =>
         engineLatency.observe(
           { op: ENGINE_OPS[what] ?? what.replace(/\W+/g, '_'), outcome: ok ? 'ok' : 'error' },

@@ -68,6 +68,13 @@ export const ROUTE_RULES: Readonly<Record<string, RouteRule>> = {
   'GET /v1/scheduled/:id': token,
   'DELETE /v1/scheduled/:id': token,
 
+  // Request-reply (docs/request-reply.md): a request publishes to the topic; a reply needs any valid
+  // token, because the unguessable inbox id in the URL is itself the capability to answer.
+  'POST /v1/topics/:topic/requests': publishTopic,
+  'POST /v1/replies/:replyTo': token,
+  // Presence (docs/presence.md): who subscribes to a topic is part of reading it.
+  'GET /v1/topics/:topic/presence': subscribeTopic,
+
   // Server push. The WebSocket endpoint is a raw upgrade (no fastify route); it calls the
   // authenticator itself, see docs/security.md "For transport authors".
   'GET /v1/topics/:topic/events': subscribeTopic,

@@ -83,7 +83,9 @@ export function createMemoryEngine(): Engine {
         continue;
       }
       const offset = ++log.last;
-      log.messages.push({ topic, offset, time: now, event: entry.event, data: entry.data });
+      const message: StoredMessage = { topic, offset, time: now, event: entry.event, data: entry.data };
+      if (entry.replyTo !== undefined) message.replyTo = entry.replyTo;
+      log.messages.push(message);
       const outcome = { offset, time: now, duplicate: false };
       if (key !== undefined) {
         log.dedupe.delete(key); // re-insert so the map stays in time order

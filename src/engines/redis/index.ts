@@ -28,6 +28,8 @@ import { createRedisJobStore } from './jobs.js';
 import { DEFAULT_KEY_PREFIX, keyLayout } from './keys.js';
 import { type StreamEntry, toAppendResult, toLogState, toMessages } from './messages.js';
 import { persistenceWarnings } from './persistence.js';
+import { createRedisPresenceStore } from './presence.js';
+import { createRedisReplyStore } from './replies.js';
 import { createRedisScheduleStore } from './schedules.js';
 import { APPEND_SCRIPT } from './scripts/append.js';
 import { defineScripts, queueScript, runScript } from './scripts/define.js';
@@ -128,6 +130,9 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
       return summaries;
     });
 
+  const replies = createRedisReplyStore({ keys, nodeId, call });
+  const presence = createRedisPresenceStore({ keys, call });
+
   const groups = createRedisGroupStore({
     keys,
     nodeId,
@@ -143,6 +148,7 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
     ...createRedisMqttStore({ keys, call }),
     ...createRedisPushStore({ keys, call }),
     ...createRedisScheduleStore({ keys, nodeId, call, newEpoch, emitAppended: emit }),
+    presence,
     name: 'redis',
     location: `${server} (keys ${keys.prefix}:*)`,
     nodeId,
@@ -176,6 +182,8 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
           },
           heartbeatMs: 5_000,
         });
+        presence.attach(command);
+        await replies.attach(command, listener);
         warnings = await persistenceWarnings(command, server);
       } catch (error) {
         redis = undefined;
@@ -213,7 +221,9 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
         nodeId,
         entries.length,
       ];
-      for (const entry of entries) args.push(entry.event ?? '', entry.data, entry.idempotencyKey ?? '');
+      for (const entry of entries) {
+        args.push(entry.event ?? '', entry.data, entry.idempotencyKey ?? '', entry.replyTo ?? '');
+      }
       const reply = await call(
         'store the message (it may or may not be stored: retry with the same idempotency key)',
         (r) => runScript(r, APPEND_SCRIPT, [k.meta, k.log, k.dedupe, k.dedupeTimes, keys.topics], args),

@@ -9,14 +9,18 @@ export function toMessages(topic: string, entries: StreamEntry[]): StoredMessage
     let time = 0;
     let data = '';
     let event: string | undefined;
+    let replyTo: string | undefined;
     for (let i = 0; i < fields.length; i += 2) {
       const value = fields[i + 1]!;
       if (fields[i] === 't') time = Number(value);
       else if (fields[i] === 'd') data = value;
       else if (fields[i] === 'e') event = value;
+      else if (fields[i] === 'r') replyTo = value;
     }
     // The ID is `<offset>-0`: parseInt stops at the dash.
-    return { topic, offset: Number.parseInt(id, 10), time, event, data };
+    const message: StoredMessage = { topic, offset: Number.parseInt(id, 10), time, event, data };
+    if (replyTo !== undefined) message.replyTo = replyTo;
+    return message;
   });
 }
 

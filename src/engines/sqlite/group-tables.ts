@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import type { AppendRequest, AppendResult, StoredMessage } from '../engine.js';
 import type { GroupRecord, GroupTables, PendingEntry } from '../group-logic.js';
 import type { GroupStart } from '../group-store.js';
+import { type MessageRow, storedMessage } from './message-rows.js';
 
 interface GroupRow {
   name: string;
@@ -27,13 +28,6 @@ interface EntryRow {
   error: string | null;
 }
 
-interface MessageRow {
-  offset: number;
-  time: number;
-  event: string | null;
-  data: string;
-}
-
 const GROUP_COLUMNS = 'name, start, max_attempts, created_at, epoch, origin, cursor, dead_lettered';
 const ENTRY_COLUMNS = 'offset, member, attempts, due_at, error';
 
@@ -47,9 +41,11 @@ function prepare(db: Database.Database) {
     deleteGroup: db.prepare('DELETE FROM consumer_groups WHERE topic = ? AND name = ?'),
     deleteMembers: db.prepare('DELETE FROM group_members WHERE topic = ? AND grp = ?'),
     getTopic: db.prepare('SELECT epoch, floor, last FROM topics WHERE name = ?'),
-    message: db.prepare('SELECT offset, time, event, data FROM messages WHERE topic = ? AND offset = ?'),
+    message: db.prepare(
+      'SELECT offset, time, event, data, reply_to FROM messages WHERE topic = ? AND offset = ?',
+    ),
     messagesAfter: db.prepare(
-      'SELECT offset, time, event, data FROM messages WHERE topic = ? AND offset > ? ORDER BY offset LIMIT ?',
+      'SELECT offset, time, event, data, reply_to FROM messages WHERE topic = ? AND offset > ? ORDER BY offset LIMIT ?',
     ),
     dueEntries: db.prepare(
       `SELECT ${ENTRY_COLUMNS} FROM group_pending WHERE topic = ? AND grp = ? AND due_at <= ? ORDER BY offset LIMIT ?`,
@@ -88,13 +84,7 @@ function prepare(db: Database.Database) {
   };
 }
 
-const toMessage = (topic: string, row: MessageRow): StoredMessage => ({
-  topic,
-  offset: row.offset,
-  time: row.time,
-  event: row.event ?? undefined,
-  data: row.data,
-});
+const toMessage = (topic: string, row: MessageRow): StoredMessage => storedMessage(topic, row);
 
 const toEntry = (row: EntryRow): PendingEntry => ({
   offset: row.offset,

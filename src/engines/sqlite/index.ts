@@ -26,6 +26,7 @@ import { newEpoch } from '../epoch.js';
 import { AppendedSignal } from '../listeners.js';
 import { createSqliteGroupStore } from './groups.js';
 import { createSqliteJobStore } from './jobs.js';
+import { addMessageColumns, type MessageRow, storedMessage } from './message-rows.js';
 import { createSqliteScheduleStore } from './schedules.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
 import { createSqlitePushStore } from './push.js';
@@ -48,13 +49,6 @@ interface TopicRow {
   epoch: string;
   floor: number;
   last: number;
-}
-
-interface MessageRow {
-  offset: number;
-  time: number;
-  event: string | null;
-  data: string;
 }
 
 const SYNCHRONOUS_FULL = 2;
@@ -115,6 +109,7 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqliteEngine {
           );
         }
         database.exec(SCHEMA);
+        addMessageColumns(database);
         database.pragma(`user_version = ${SCHEMA_VERSION}`);
       } catch (error) {
         database.close();
@@ -152,13 +147,7 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqliteEngine {
       const state = readState(topic);
       if (state.epoch === null || after >= state.last) return { ...state, messages: [] };
       const rows = open().statements.readMessages.all(topic, after, limit) as MessageRow[];
-      const messages: StoredMessage[] = rows.map((row) => ({
-        topic,
-        offset: row.offset,
-        time: row.time,
-        event: row.event ?? undefined,
-        data: row.data,
-      }));
+      const messages = rows.map((row) => storedMessage(topic, row));
       return { ...state, messages };
     },
 
@@ -212,10 +201,10 @@ function prepare(db: Database.Database) {
     listTopics: db.prepare('SELECT name, epoch, floor, last FROM topics ORDER BY name'),
     deleteTopic: db.prepare('DELETE FROM topics WHERE name = ?'),
     insertMessage: db.prepare(
-      'INSERT INTO messages (topic, offset, time, event, data) VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO messages (topic, offset, time, event, data, reply_to) VALUES (?, ?, ?, ?, ?, ?)',
     ),
     readMessages: db.prepare(
-      'SELECT offset, time, event, data FROM messages WHERE topic = ? AND offset > ? ORDER BY offset LIMIT ?',
+      'SELECT offset, time, event, data, reply_to FROM messages WHERE topic = ? AND offset > ? ORDER BY offset LIMIT ?',
     ),
     trimMessages: db.prepare('DELETE FROM messages WHERE topic = ? AND offset <= ?'),
     newestOlderThan: db.prepare('SELECT MAX(offset) AS offset FROM messages WHERE topic = ? AND time < ?'),
@@ -254,7 +243,7 @@ function applyAppend(s: Statements, request: AppendRequest): AppendResult {
       }
     }
     last++;
-    s.insertMessage.run(topic, last, now, entry.event ?? null, entry.data);
+    s.insertMessage.run(topic, last, now, entry.event ?? null, entry.data, entry.replyTo ?? null);
     if (key !== undefined) s.putDedupe.run(topic, key, last, now);
     outcomes.push({ offset: last, time: now, duplicate: false });
   }

@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { scheduleExpiry } from '../../core/auth.js';
 import type { Hub } from '../../core/hub.js';
+import { presenceInfoText, presenceSub } from '../../core/presence.js';
 import { assertTopic, integerParam } from '../../core/validate.js';
 import { badRequest, unavailable } from '../../protocol/errors.js';
 import { parseCursor, SseEvent } from '../../protocol/sse.js';
@@ -37,7 +38,7 @@ export interface SseEndpoint {
   close(graceMs?: number): Promise<void>;
 }
 
-type EventsQuery = { after?: string; topic?: string | string[] };
+type EventsQuery = { after?: string; topic?: string | string[]; info?: string | string[] };
 
 const SHUTDOWN_REASON = 'server restarting; reconnecting resumes from your last event id';
 /** No `retry:` hint with it: reconnecting with the same (expired) token would only get a 401. */
@@ -57,6 +58,8 @@ export function registerSse(app: FastifyInstance, hub: Hub, options: SseOptions)
     cursorText: string | undefined,
     multiTopic: boolean,
   ): Promise<void> => {
+    // `info=` (a JSON object ≤ 1 KiB) shows in the topics' presence lists (docs/presence.md).
+    const info = presenceInfoText(singleValue('info', (request.query as EventsQuery).info));
     if (topics.length > options.maxTopicsPerConnection) {
       throw badRequest(
         `${topics.length} topics requested; one stream carries at most ${options.maxTopicsPerConnection} (maxTopicsPerConnection): open several streams`,
@@ -99,7 +102,7 @@ export function registerSse(app: FastifyInstance, hub: Hub, options: SseOptions)
       after: cursors.get(topic)!,
     }));
     stream.write(eventChunk(SseEvent.Ready, { topics: ready }, stream.id));
-    stream.subscribe(hub.feed);
+    stream.subscribe(hub.feed, { sub: presenceSub(request.principal), info });
     if (request.principal !== undefined) {
       cancelExpiry = scheduleExpiry(request.principal, () =>
         stream.close(CloseCode.Unauthorized, EXPIRED_REASON),

@@ -5,6 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Feed, FeedSink, FeedSubscription, GapNotice, ResetNotice } from '../../core/feed.js';
+import type { PresenceIdentity } from '../../core/presence.js';
 import type { StoredMessage } from '../../engines/engine.js';
 import { encodeCursor, SseEvent } from '../../protocol/sse.js';
 import { CloseCode } from '../../protocol/ws.js';
@@ -68,9 +69,9 @@ export class SseStream implements FeedSink {
   }
 
   /** Subscribes every topic of the stream to the feed, starting after its cursor; the stream is the sink. */
-  subscribe(feed: Feed): void {
+  subscribe(feed: Feed, presence?: PresenceIdentity): void {
     for (const [topic, after] of this.#cursors) {
-      this.#subscriptions.push(feed.subscribe(topic, { after, transport: 'sse' }, this));
+      this.#subscriptions.push(feed.subscribe(topic, { after, transport: 'sse', presence }, this));
     }
   }
 

@@ -8,6 +8,7 @@
 
 import type { FeedSink, FeedStart, FeedSubscription, GapNotice, ResetNotice } from '../../core/feed.js';
 import type { Hub } from '../../core/hub.js';
+import { presenceInfo, presenceSub } from '../../core/presence.js';
 import { isScheduled } from '../../core/schedule-rules.js';
 import { assertTopic } from '../../core/validate.js';
 import type { StoredMessage } from '../../engines/engine.js';
@@ -16,6 +17,7 @@ import { rawMembers } from '../../protocol/json.js';
 import { type ClientOp, CloseCode } from '../../protocol/ws.js';
 import type { WsConnection } from './connection.js';
 import { createGroupOpHandlers, type GroupOpOptions } from './group-ops.js';
+import { createRequestOpHandlers } from './request-ops.js';
 import { gapFrame, resetFrame } from './wire.js';
 
 type Op<Name extends ClientOp['op']> = Extract<ClientOp, { op: Name }>;
@@ -31,6 +33,8 @@ interface OpsByKey {
   ack: Op<'ack'>;
   nack: Op<'nack'>;
   auth: Op<'auth'>;
+  request: Op<'request'>;
+  respond: Op<'respond'>;
 }
 
 export type OpKey = keyof OpsByKey;
@@ -56,6 +60,7 @@ export type OpHandlerOptions = GroupOpOptions;
 export function createOpHandlers(hub: Hub, options: OpHandlerOptions): OpHandlers {
   return {
     ...createGroupOpHandlers(hub, options),
+    ...createRequestOpHandlers(hub),
 
     subscribe: (connection, op) => subscribe(hub, connection, op),
 
@@ -102,7 +107,8 @@ function subscribe(
   op: Op<'subscribe'>,
 ): Promise<Record<string, unknown> | undefined> {
   const topic = assertTopic(op.topic);
-  if (op.window !== undefined) {
+  const info = presenceInfo(op.info);
+  if (op.window !== undefined || op.leaseMs !== undefined) {
     throw badRequest(
       `"subscribe" op accepts 'window' only with 'group' (it bounds unacked group deliveries)`,
     );
@@ -122,7 +128,12 @@ function subscribe(
     const subscription = new PlainSubscription(connection, topic, op.id, resolve, reject);
     subscription.feedSubscription = hub.feed.subscribe(
       topic,
-      { after: op.after, epoch: op.epoch, transport: 'websocket' },
+      {
+        after: op.after,
+        epoch: op.epoch,
+        transport: 'websocket',
+        presence: { client: connection.memberName, sub: presenceSub(connection.session.principal), info },
+      },
       subscription,
     );
     connection.subscriptions.set(topic, subscription);

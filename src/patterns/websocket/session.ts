@@ -87,10 +87,12 @@ export class WsSession {
           'authenticate first: send {"op":"auth","id":1,"token":"<jwt>"} or connect with ?token=<jwt>',
         );
       }
-      if (key === 'unsubscribe' || key === 'unsubscribeGroup') return;
+      // `respond` names no topic: its unguessable inbox id is the capability (docs/security.md).
+      if (key === 'unsubscribe' || key === 'unsubscribeGroup' || key === 'respond') return;
       const { topic } = op as { topic: string };
-      this.security.auth.authorize(principal, key === 'publish' ? 'publish' : 'subscribe', topic);
-      if (key === 'publish') {
+      const publishes = key === 'publish' || key === 'request';
+      this.security.auth.authorize(principal, publishes ? 'publish' : 'subscribe', topic);
+      if (publishes) {
         const client = rateKey(principal, this.address);
         this.security.publishRate.take(client);
         if (frame !== undefined && this.security.publishBytes?.enabled) {

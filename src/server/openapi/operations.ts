@@ -155,6 +155,40 @@ export const OPERATIONS: Operation[] = [
     answers: { 200: { description: 'a page of messages', schema: 'FetchAnswer' } },
     errors: [400],
   },
+  // Request-reply (docs/request-reply.md) and presence (docs/presence.md)
+  {
+    method: 'post',
+    path: '/v1/topics/{topic}/requests',
+    summary: 'Request-reply: append a request with a fresh replyTo and wait for the first reply',
+    tag: 'messages',
+    query: [
+      {
+        name: 'timeout',
+        description: 'seconds to wait for the reply (default 30); then 504 timeout',
+        schema: integer(1, 60),
+      },
+    ],
+    body: { schema: 'Envelope', required: true, text: true },
+    answers: { 200: { description: 'the first reply', schema: 'RequestAnswer' } },
+    errors: [400, 409, 413, 415, 504],
+  },
+  {
+    method: 'post',
+    path: '/v1/replies/{replyTo}',
+    summary: 'Answer a request (first reply wins; a second or late one is 409)',
+    tag: 'messages',
+    body: { schema: 'ReplyBody', required: true, text: true },
+    answers: { 204: { description: 'delivered to the waiting caller' } },
+    errors: [400, 404, 409, 413, 415],
+  },
+  {
+    method: 'get',
+    path: '/v1/topics/{topic}/presence',
+    summary: 'Presence: every live push subscriber of the topic, on every node',
+    tag: 'topics',
+    errors: [400],
+    answers: { 200: { description: 'the present clients', schema: 'PresenceList' } },
+  },
   {
     method: 'get',
     path: '/v1/topics',

@@ -73,6 +73,27 @@ export const SCHEMAS: Record<string, Schema> = {
     'offsets',
   ]),
   ScheduledAnswer: obj({ topic: str, scheduled: str, deliverAt: ms }, ['topic', 'scheduled', 'deliverAt']),
+  RequestAnswer: obj({ topic: str, offset: int, replyTo: str, reply: ref('JsonValue') }, [
+    'topic',
+    'offset',
+    'replyTo',
+    'reply',
+  ]),
+  ReplyBody: obj({ data: ref('JsonValue') }, ['data']),
+  PresenceList: obj(
+    {
+      topic: str,
+      count: int,
+      clients: arrayOf(
+        obj({ client: str, sub: str, transport: str, since: ms, info: { type: 'object' } }, [
+          'client',
+          'transport',
+          'since',
+        ]),
+      ),
+    },
+    ['topic', 'count', 'clients'],
+  ),
   FetchAnswer: obj(
     {
       topic: str,

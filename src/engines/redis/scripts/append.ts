@@ -5,8 +5,8 @@ import { LUA_HELPERS, type LuaScript } from './define.js';
  * appends to the dead letter in the same atomic step). Redis scripts cannot call each other.
  *
  * appendEntries(k, topic, freshEpoch, now, windowMs, maxCount, channel, node, entries) where
- * k = { meta, log, dedupe, dedupeTimes, topics } and entries = { { event, data, key }, … } ('' for
- * no event / no key). Returns epoch, floor, last, outcomes (flat offset/time/duplicate triples).
+ * k = { meta, log, dedupe, dedupeTimes, topics } and entries = { { event, data, key, replyTo? }, … }
+ * ('' for no event / no key; replyTo nil or '' for no inbox). Returns epoch, floor, last, outcomes (flat offset/time/duplicate triples).
  *
  * In one step: creates the log (new epoch, registered in the topic set) on first append; answers a
  * key seen within the window with its original offset; XADDs the rest with explicit IDs
@@ -48,7 +48,7 @@ local function appendEntries(k, topic, freshEpoch, now, windowMs, maxCount, chan
       outcomes[#outcomes + 1] = 1
     else
       last = last + 1
-      plan[#plan + 1] = { last, entry[1], entry[2], key }
+      plan[#plan + 1] = { last, entry[1], entry[2], key, entry[4] }
       if key ~= '' then assigned[key] = { int(last), now } end
       outcomes[#outcomes + 1] = int(last)
       outcomes[#outcomes + 1] = now
@@ -64,11 +64,17 @@ local function appendEntries(k, topic, freshEpoch, now, windowMs, maxCount, chan
       redis.call('SADD', k.topics, topic)
     end
     for _, item in ipairs(plan) do
-      if item[2] == '' then
-        redis.call('XADD', k.log, entryId(item[1]), 't', now, 'd', item[3])
-      else
-        redis.call('XADD', k.log, entryId(item[1]), 't', now, 'd', item[3], 'e', item[2])
+      local fields = { 't', now, 'd', item[3] }
+      if item[2] ~= '' then
+        fields[#fields + 1] = 'e'
+        fields[#fields + 1] = item[2]
       end
+      -- A request's inbox (request-reply); absent on every other entry.
+      if item[5] and item[5] ~= '' then
+        fields[#fields + 1] = 'r'
+        fields[#fields + 1] = item[5]
+      end
+      redis.call('XADD', k.log, entryId(item[1]), unpack(fields))
       if item[4] ~= '' then
         redis.call('HSET', k.dedupe, item[4], int(item[1]) .. ':' .. now)
         redis.call('ZADD', k.dedupeTimes, now, item[4])
@@ -94,7 +100,7 @@ end
  *
  * KEYS: meta, log, dedupe, dedupeTimes, topics
  * ARGV: topic, freshEpoch, now, dedupeWindowMs, maxCount, channel, node, count,
- *       then per entry: event ('' for none), data, idempotencyKey ('' for none)
+ *       then per entry: event ('' for none), data, idempotencyKey ('' for none), replyTo ('' for none)
  * Returns: { epoch, floor, last, offset1, time1, dup1, offset2, … } (strings, dup 0/1)
  */
 export const APPEND_SCRIPT: LuaScript = {
@@ -104,7 +110,7 @@ export const APPEND_SCRIPT: LuaScript = {
 local k = { meta = KEYS[1], log = KEYS[2], dedupe = KEYS[3], dedupeTimes = KEYS[4], topics = KEYS[5] }
 local entries = {}
 for i = 0, tonumber(ARGV[8]) - 1 do
-  entries[#entries + 1] = { ARGV[9 + i * 3], ARGV[10 + i * 3], ARGV[11 + i * 3] }
+  entries[#entries + 1] = { ARGV[9 + i * 4], ARGV[10 + i * 4], ARGV[11 + i * 4], ARGV[12 + i * 4] }
 end
 local epoch, floor, last, outcomes =
   appendEntries(k, ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6], ARGV[7], entries)

@@ -1,0 +1,14 @@
+/**
+ * Presence over HTTP (docs/presence.md): `GET /v1/topics/{topic}/presence` lists every live push
+ * subscriber of the topic on every node. The list itself is the hub's (core/presence.ts).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Hub } from '../../core/hub.js';
+import { assertTopic } from '../../core/validate.js';
+
+export function registerPresence(app: FastifyInstance, hub: Hub): void {
+  app.get<{ Params: { topic: string } }>('/v1/topics/:topic/presence', async (request, reply) => {
+    const list = await hub.presence.list(assertTopic(request.params.topic));
+    return reply.header('cache-control', 'no-store').send(list);
+  });
+}
