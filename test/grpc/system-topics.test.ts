@@ -2,6 +2,7 @@
  * The reserved-topic contract (test/security/system-topics-support.ts) at the gRPC door: every
  * write-like call refuses system topics with PERMISSION_DENIED, code `forbidden` in the trailer.
  */
+import { afterAll } from 'vitest';
 import {
   type DoorOutcome,
   describeSystemTopicContract,
