@@ -55,6 +55,14 @@ export function registerServe(program: Command): void {
     )
     .option('--max-long-polls <n>', `long polls held at once (default ${DEFAULT_CONFIG.maxLongPolls})`)
     .option(
+      '--max-topic-bytes <n>',
+      'message bytes one topic may store; more answers 507 (default 0: no cap)',
+    )
+    .option(
+      '--max-stored-bytes <n>',
+      'message bytes all topics may store together; more answers 507 (default 0: no cap)',
+    )
+    .option(
       '--headers-timeout-ms <ms>',
       `time allowed to send request headers (default ${DEFAULT_CONFIG.headersTimeoutMs})`,
     )

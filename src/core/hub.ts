@@ -18,6 +18,7 @@ import { DEFAULT_HUB_OPTIONS, type HubOptions } from './options.js';
 import { createPresence, type Presence } from './presence.js';
 import { createRequests, type Requests } from './requests.js';
 import { createSchedules, type Schedules } from './schedules.js';
+import { createStorageQuota } from './storage-quota.js';
 import { assertWritableFromOutside } from './system-topics.js';
 import { matchTopic } from './topic-pattern.js';
 import { assertEvent, assertIdempotencyKey, assertTopic } from './validate.js';
@@ -195,6 +196,7 @@ export function createHub(options: CreateHubOptions): Hub {
   sweepTimer.unref();
 
   const engineCall = createEngineCall(engine.name, observer?.engineOp?.bind(observer));
+  const quota = createStorageQuota(engine, limits); // stored-bytes caps (507): storage-quota.ts
   const schedules = createSchedules({ engine, options: hubOptions, retentionFor, engineCall, observer });
 
   const toFetchResult = (
@@ -275,8 +277,10 @@ export function createHub(options: CreateHubOptions): Hub {
         `batch has ${inputs.length} messages; the limit is ${limits.maxBatchMessages}: split it into smaller batches`,
       );
     }
+    let batchBytes = 0;
     const entries = inputs.map((input, i) => {
       const bytes = Buffer.byteLength(input.data);
+      batchBytes += bytes;
       if (bytes > limits.maxMessageBytes) {
         const which = inputs.length > 1 ? `message ${i} of the batch` : 'message';
         throw payloadTooLarge(
@@ -290,15 +294,22 @@ export function createHub(options: CreateHubOptions): Hub {
         replyTo,
       };
     });
+    const retention = retentionFor(topic);
+    if (quota.enabled) await quota.admit(topic, batchBytes, entries.length, retention.maxCount);
     const appended = await engineCall('store the message', () =>
       engine.append({
         topic,
         entries,
         now: now(),
         dedupeWindowMs: hubOptions.dedupeWindowMs,
-        retention: retentionFor(topic),
+        retention,
       }),
     );
+    if (quota.enabled) {
+      const added = appended.outcomes.filter((outcome) => !outcome.duplicate).length;
+      const addedBytes = added === entries.length ? batchBytes : (batchBytes * added) / entries.length;
+      quota.stored(topic, addedBytes, added, appended.last - appended.floor);
+    }
     if (observer?.published) {
       const stored = appended.outcomes.filter((outcome) => !outcome.duplicate).length;
       if (stored > 0) observer.published(topic, stored);
@@ -405,6 +416,7 @@ export function createHub(options: CreateHubOptions): Hub {
       assertWritableFromOutside(topic, 'delete');
       const deleted = await engineCall('delete the topic', () => engine.deleteTopic(topic));
       if (!deleted) throw notFound(`topic "${topic}" does not exist`);
+      quota.forget(topic);
     },
 
     trackSubscriber,

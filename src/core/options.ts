@@ -17,6 +17,10 @@ export interface HubLimits {
   maxFetchLimit: number;
   /** Longest long-poll wait. @default 60 s */
   maxWaitSeconds: number;
+  /** Message bytes one topic may store; more answers 507 (storage-quota.ts). 0 = no cap. @default 0 */
+  maxTopicBytes: number;
+  /** Message bytes all topics may store together; more answers 507. 0 = no cap. @default 0 */
+  maxStoredBytes: number;
 }
 
 export interface HubOptions {
@@ -43,6 +47,8 @@ export const DEFAULT_LIMITS: HubLimits = {
   maxWaiters: 20_000,
   maxFetchLimit: 1_000,
   maxWaitSeconds: 60,
+  maxTopicBytes: 0,
+  maxStoredBytes: 0,
 };
 
 export const DEFAULT_HUB_OPTIONS: HubOptions = {

@@ -12,6 +12,7 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   rate_limited: 429,
   unavailable: 503,
+  insufficient_storage: 507,
   timeout: 504,
 } as const;
 

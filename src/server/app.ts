@@ -65,7 +65,12 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
   const hub = createHub({
     engine,
     observer: metrics.hubObserver,
-    limits: { maxMessageBytes: config.maxMessageBytes, maxWaiters: config.maxLongPolls },
+    limits: {
+      maxMessageBytes: config.maxMessageBytes,
+      maxWaiters: config.maxLongPolls,
+      maxTopicBytes: config.maxTopicBytes,
+      maxStoredBytes: config.maxStoredBytes,
+    },
     retention: { maxCount: config.retention.maxCount, maxAgeMs: config.retention.maxAgeMs },
     retentionRules: config.retention.rules,
     dedupeWindowMs: config.dedupeWindowMs,

@@ -48,6 +48,10 @@ export interface ServerConfig {
   maxConnectionsPerIp: number;
   /** Long polls held at once; more answer 503. @default 20_000 */
   maxLongPolls: number;
+  /** Message bytes one topic may store (an estimate; 507 past it). 0 = no cap. @default 0 */
+  maxTopicBytes: number;
+  /** Message bytes all topics may store together (an estimate; 507 past it). 0 = no cap. @default 0 */
+  maxStoredBytes: number;
   /** Browser origins allowed besides the server's own; `*` allows any. */
   allowedOrigins: string[];
   /** Host names a loopback-bound server answers besides localhost, 127.x.y.z and [::1] (DNS-rebinding guard). */
@@ -145,6 +149,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxConnectionsPerIp: 2_000,
   allowedHosts: [],
   maxLongPolls: 20_000,
+  maxTopicBytes: 0,
+  maxStoredBytes: 0,
   allowedOrigins: [],
   allowPrivateWebhooks: false,
   jobRetentionMs: 7 * 24 * 3_600_000,
@@ -205,6 +211,8 @@ const ENV_NAMES: Array<[keyof ServerConfig | 'config', string]> = [
   ['maxConnections', 'SWITCHBOARD_MAX_CONNECTIONS'],
   ['maxConnectionsPerIp', 'SWITCHBOARD_MAX_CONNECTIONS_PER_IP'],
   ['maxLongPolls', 'SWITCHBOARD_MAX_LONG_POLLS'],
+  ['maxTopicBytes', 'SWITCHBOARD_MAX_TOPIC_BYTES'],
+  ['maxStoredBytes', 'SWITCHBOARD_MAX_STORED_BYTES'],
   ['headersTimeoutMs', 'SWITCHBOARD_HEADERS_TIMEOUT_MS'],
   ['requestTimeoutMs', 'SWITCHBOARD_REQUEST_TIMEOUT_MS'],
   ['keepAliveTimeoutMs', 'SWITCHBOARD_KEEP_ALIVE_TIMEOUT_MS'],
@@ -378,6 +386,8 @@ function validateLimits(config: ServerConfig): void {
   for (const key of [
     'publishRate',
     'publishBytesPerSecond',
+    'maxTopicBytes',
+    'maxStoredBytes',
     'maxConnections',
     'maxConnectionsPerIp',
   ] as const) {

@@ -23,6 +23,7 @@ export const GRPC_STATUS: Readonly<Record<ErrorCode, status>> = {
   payload_too_large: status.RESOURCE_EXHAUSTED,
   unsupported_media_type: status.INVALID_ARGUMENT,
   rate_limited: status.RESOURCE_EXHAUSTED,
+  insufficient_storage: status.RESOURCE_EXHAUSTED,
   unavailable: status.UNAVAILABLE,
   timeout: status.DEADLINE_EXCEEDED,
 };
