@@ -28,6 +28,7 @@ import { longpollFloorScenario } from './scenarios/longpoll-floor.js';
 import { publishScenario } from './scenarios/publish.js';
 import { pushScenario } from './scenarios/push.js';
 import { redisScenario } from './scenarios/redis.js';
+import { schedulesScenario } from './scenarios/schedules.js';
 
 const SCENARIOS: Scenario[] = [
   publishScenario,
@@ -45,6 +46,7 @@ const SCENARIOS: Scenario[] = [
   authCostScenario,
   grpcScenario,
   redisScenario,
+  schedulesScenario,
 ];
 
 function usage(): string {
