@@ -23,6 +23,7 @@ import { idleMemoryScenario } from './scenarios/idle-memory.js';
 import { jobsScenario } from './scenarios/jobs.js';
 import { latencyScenario } from './scenarios/latency.js';
 import { longpollScenario } from './scenarios/longpoll.js';
+import { mqttScenario } from './scenarios/mqtt.js';
 import { longpollFanoutScenario } from './scenarios/longpoll-fanout.js';
 import { longpollFloorScenario } from './scenarios/longpoll-floor.js';
 import { publishScenario } from './scenarios/publish.js';
@@ -45,6 +46,7 @@ const SCENARIOS: Scenario[] = [
   pushScenario,
   authCostScenario,
   grpcScenario,
+  mqttScenario,
   redisScenario,
   schedulesScenario,
 ];

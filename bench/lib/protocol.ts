@@ -1,7 +1,7 @@
 /** IPC messages between the bench runner and its subscriber worker processes (bench/workers/). */
 import type { HistogramData } from './stats.js';
 
-export type Transport = 'ws' | 'sse' | 'longpoll' | 'grpc';
+export type Transport = 'ws' | 'sse' | 'longpoll' | 'grpc' | 'mqtt';
 
 /** What a worker does with each delivery. */
 export type Measure =

@@ -12,6 +12,7 @@ import { type Connection, type Sink, UnavailableError } from './connection.js';
 import { openGrpc } from './grpc-client.js';
 import { openLongPoll } from './longpoll-client.js';
 import { openSse } from './sse-client.js';
+import { openMqtt } from './mqtt-client.js';
 import { openWs } from './ws-client.js';
 
 const RING = 1 << 16;
@@ -108,6 +109,7 @@ async function open(command: OpenCommand): Promise<void> {
     try {
       let connection: Connection;
       if (command.transport === 'ws') connection = await openWs(options, sink);
+      else if (command.transport === 'mqtt') connection = await openMqtt(options, sink);
       else if (command.transport === 'sse') connection = await openSse(options, sink);
       else if (command.transport === 'grpc') connection = await openGrpc(options, sink);
       else connection = openLongPoll(pool!, options, sink);
