@@ -15,6 +15,7 @@ import type { Jobs } from '../../core/jobs/jobs.js';
 import type { CallerSecurity } from './caller.js';
 import { type CallDeps, unaryCalls } from './calls.js';
 import { loadProto } from './proto.js';
+import { requestCalls } from './requests.js';
 import { GrpcStreams, subscribeCall } from './subscribe.js';
 import { watchJobCall } from './watch-job.js';
 
@@ -69,6 +70,7 @@ export function createGrpcDoor(options: GrpcDoorOptions): GrpcDoor {
   };
   server.addService(service, {
     ...unaryCalls(deps),
+    ...requestCalls(deps),
     Subscribe: subscribeCall(deps, streams, { maxBufferedBytes: options.maxBufferedBytes }),
     WatchJob: watchJobCall(deps),
   });

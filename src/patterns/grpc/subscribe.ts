@@ -8,6 +8,7 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { scheduleExpiry } from '../../core/auth.js';
 import type { FeedSink, FeedStart, FeedSubscription, GapNotice, ResetNotice } from '../../core/feed.js';
+import { presenceInfoText, presenceSub } from '../../core/presence.js';
 import type { StoredMessage } from '../../engines/engine.js';
 import { SwitchboardError, unauthorized, unavailable } from '../../protocol/errors.js';
 import { callerOf } from './caller.js';
@@ -19,6 +20,7 @@ interface SubscribeRequest {
   topic?: string;
   after?: number;
   epoch?: string;
+  info?: string;
 }
 
 /** Rough wire size of a message event: its data and names plus framing. */
@@ -183,6 +185,7 @@ export function subscribeCall(deps: CallDeps, streams: GrpcStreams, options: Sub
       .then((caller) => {
         caller.may('subscribe', topic);
         const after = request.after === undefined ? undefined : safeInteger('after', request.after);
+        const presence = { sub: presenceSub(caller.principal), info: presenceInfoText(given(request.info)) };
         if (call.cancelled) return;
         const stream = new GrpcSubscription(call, topic, options.maxBufferedBytes, streams, deps.delivered);
         stream.cancelExpiry = scheduleExpiry(caller.principal, () =>
@@ -191,7 +194,7 @@ export function subscribeCall(deps: CallDeps, streams: GrpcStreams, options: Sub
         try {
           stream.feedSubscription = deps.hub.feed.subscribe(
             topic,
-            { after, epoch: given(request.epoch), transport: 'grpc' },
+            { after, epoch: given(request.epoch), transport: 'grpc', presence },
             stream,
           );
         } catch (error) {
