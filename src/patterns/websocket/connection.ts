@@ -237,7 +237,10 @@ export class WsConnection {
     );
   }
 
-  /** Token bucket for control ops and bad frames; past it the connection is closed (protocol abuse). */
+  /**
+   * Token bucket for control ops and bad frames (acks/nacks that settle nothing this connection
+   * holds count as control ops); past it the connection is closed (protocol abuse).
+   */
   #spend(): boolean {
     const now = Date.now();
     const rate = this.limits.controlOpsPerSecond;
@@ -249,7 +252,7 @@ export class WsConnection {
     }
     this.close(
       CloseCode.RateLimited,
-      `too many subscribe/unsubscribe/auth ops or bad frames (limit ${rate}/s; acks of nothing held count too); slow down and reconnect`,
+      `too many subscribe/unsubscribe/auth ops or bad frames (limit ${rate}/s); slow down and reconnect`,
     );
     return false;
   }
