@@ -15,6 +15,7 @@ const PENDING = 10_000;
 const LEAD_MS = 12_000; // scheduling 10,000 over one WebSocket takes well under this, even on a busy machine
 const SPREAD_MS = 5_000;
 const TOPIC = 'schedules-bench';
+const WINDOW = 256;
 
 interface Row {
   engine: EngineName;
@@ -31,6 +32,14 @@ async function scheduleAll(wsUrl: string, dueFrom: number): Promise<void> {
   });
   let replies = 0;
   let failures = 0;
+  let sent = 0;
+  // A window of publishes in flight: a client that never reads its replies is a slow consumer (4001).
+  const sendNext = (): void => {
+    if (sent >= PENDING) return;
+    const at = dueFrom + Math.floor((sent * SPREAD_MS) / PENDING);
+    sent++;
+    ws.send(JSON.stringify({ op: 'publish', id: sent, topic: TOPIC, data: { at }, deliverAt: at }));
+  };
   const done = new Promise<void>((resolve, reject) => {
     ws.once('close', (code, reason) =>
       reject(new Error(`the WebSocket closed after ${replies} of ${PENDING} replies: ${code} ${reason}`)),
@@ -41,12 +50,10 @@ async function scheduleAll(wsUrl: string, dueFrom: number): Promise<void> {
       replies++;
       if (!frame.ok) failures++;
       if (replies === PENDING) resolve();
+      else sendNext();
     });
   });
-  for (let i = 0; i < PENDING; i++) {
-    const at = dueFrom + Math.floor((i * SPREAD_MS) / PENDING);
-    ws.send(JSON.stringify({ op: 'publish', id: i + 1, topic: TOPIC, data: { at }, deliverAt: at }));
-  }
+  for (let i = 0; i < WINDOW; i++) sendNext();
   await done;
   ws.close();
   if (failures > 0) throw new Error(`${failures} of ${PENDING} schedules were refused`);
