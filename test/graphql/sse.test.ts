@@ -77,7 +77,7 @@ describe('GraphQL subscriptions over graphql-sse', () => {
     expect((await plain.json()).errors[0].message).toContain('text/event-stream');
   });
 
-  it('counts the stream in the metrics as transport="graphql"', async () => {
+  it('counts the stream in the metrics and presence as transport="graphql"', async () => {
     const t = topic();
     const client = sseClient(url);
     const sub = collect((sink) =>
@@ -87,6 +87,8 @@ describe('GraphQL subscriptions over graphql-sse', () => {
     await sub.until(1);
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/transport="graphql"\} 1/);
+    const presence = await (await fetch(`${url}/v1/topics/${t}/presence`)).json();
+    expect(presence.clients.map((c: Json) => c.transport)).toEqual(['graphql']);
     sub.unsubscribe();
     client.dispose();
   });

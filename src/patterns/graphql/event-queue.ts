@@ -6,6 +6,7 @@
  * `maxQueued` events behind is ended with a `slow consumer` error naming the offset to resume after.
  */
 import type { Feed, FeedSink, FeedSubscription, GapNotice, ResetNotice } from '../../core/feed.js';
+import type { PresenceIdentity } from '../../core/presence.js';
 import type { StoredMessage } from '../../engines/engine.js';
 import { SwitchboardError, unavailable } from '../../protocol/errors.js';
 
@@ -26,6 +27,8 @@ export interface FeedQueueOptions {
   epoch: string | undefined;
   /** Most events held for a live subscriber before it is ended as a slow consumer. */
   maxQueued: number;
+  /** Who subscribes, for the topic's presence list. */
+  presence?: PresenceIdentity | undefined;
   /** Called once when the stream ends, whichever way. */
   onEnd?: () => void;
 }
@@ -52,7 +55,7 @@ export class FeedQueue implements FeedSink, AsyncIterableIterator<FeedEvent> {
     this.#cursor = options.after ?? 0;
     this.#subscription = options.feed.subscribe(
       options.topic,
-      { after: options.after, epoch: options.epoch, transport: 'graphql' },
+      { after: options.after, epoch: options.epoch, transport: 'graphql', presence: options.presence },
       this,
     );
   }

@@ -122,6 +122,7 @@ export function createResolvers(
             after: offsetArg('after', args.after),
             epoch: (args.epoch ?? undefined) as string | undefined,
             maxQueued: deps.maxQueuedEvents,
+            presence: principal.anonymous ? undefined : { sub: principal.sub },
             onEnd: () => cancelExpiry(),
           });
           // The stream must not outlive the token that opened it.
