@@ -98,5 +98,15 @@ async function buildConsole() {
   }
 }
 
+/** `switchboard bench --html` inlines uPlot; a copy next to the CLI works without dev dependencies. */
+function copyBenchVendor() {
+  const vendor = join(root, 'dist/cli/bench/vendor');
+  mkdirSync(vendor, { recursive: true });
+  for (const file of ['uPlot.iife.min.js', 'uPlot.min.css']) {
+    writeFileSync(join(vendor, file), readFileSync(require.resolve(`uplot/dist/${file}`)));
+  }
+}
+
 await buildClient();
 await buildConsole();
+copyBenchVendor();

@@ -3,6 +3,8 @@
  * `driver: PatternDriver`, and its name in PATTERN_NAMES; a name without a driver file in this build
  * is reported as not available rather than failing the run.
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { PatternDriver } from './types.js';
 
 export const PATTERN_NAMES = ['ws', 'sse', 'longpoll', 'poll', 'webhook', 'grpc', 'graphql', 'mqtt'] as const;
@@ -11,18 +13,19 @@ export type LoadedPattern = { name: string; driver: PatternDriver } | { name: st
 
 export async function loadPattern(name: string): Promise<LoadedPattern> {
   if (!/^[a-z][a-z0-9-]*$/.test(name)) return { name, reason: 'not a pattern name' };
+  const extension = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  const file = new URL(`./drivers/${name}.${extension}`, import.meta.url);
+  if (!existsSync(fileURLToPath(file))) {
+    return {
+      name,
+      reason: `not available: no ${name} bench driver in this build (the ${name} door has not landed)`,
+    };
+  }
   try {
-    const module = (await import(`./drivers/${name}.js`)) as { driver?: PatternDriver };
-    if (!module.driver) return { name, reason: `drivers/${name} exports no driver` };
+    const module = (await import(/* @vite-ignore */ file.href)) as { driver?: PatternDriver };
+    if (!module.driver) return { name, reason: `not available: drivers/${name} exports no driver` };
     return { name, driver: module.driver };
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(`drivers/${name}.`)) {
-      return {
-        name,
-        reason: `not available: no ${name} bench driver in this build (the ${name} door has not landed)`,
-      };
-    }
     return { name, reason: `not available: its driver failed to load: ${(error as Error).message}` };
   }
 }

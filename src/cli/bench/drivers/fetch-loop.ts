@@ -2,6 +2,7 @@
  * Long and short polling share one loop: `GET …/messages?after=N[&wait=S]`, deliver, continue from
  * `next`. Long polling re-asks at once and is held by the server; short polling asks every interval.
  */
+import { setMaxListeners } from 'node:events';
 import { HttpClient } from '../http-client.js';
 import type { DriverContext, RunningDriver } from '../types.js';
 import { SocketTally } from '../wire.js';
@@ -15,6 +16,7 @@ export function fetchLoops(context: DriverContext, mode: { waitSeconds: number }
   const tally = new SocketTally();
   const client = new HttpClient(context.url, context.subscribers, tally);
   const controller = new AbortController();
+  setMaxListeners(0, controller.signal); // one signal ends every subscriber's request
   let running = true;
   const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
   const loop = async (index: number): Promise<void> => {

@@ -1,4 +1,5 @@
 /** Server-Sent Events: one streaming GET per subscriber from the bench's start cursor, push. */
+import { setMaxListeners } from 'node:events';
 import { request } from 'node:http';
 import type { PatternDriver } from '../types.js';
 import { SocketTally } from '../wire.js';
@@ -9,6 +10,7 @@ export const driver: PatternDriver = {
   start(context) {
     const tally = new SocketTally();
     const controller = new AbortController();
+    setMaxListeners(0, controller.signal); // one signal ends every subscriber's request
     const base = new URL(context.url);
     const openOne = (): Promise<void> =>
       new Promise((resolve, reject) => {
