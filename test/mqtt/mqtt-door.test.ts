@@ -237,6 +237,47 @@ describe('MQTT semantics', () => {
   });
 });
 
+describe('MQTT slow consumers', () => {
+  it('a device that stops reading is disconnected once its send buffer passes the bound; the server stays up', async () => {
+    const small = await startServer(fixture, { mqttPort: 0, pushMaxBufferedBytes: 65_536 });
+    try {
+      const socket = connectTcp(small.server.mqtt.port!, '127.0.0.1');
+      const parser = mqttPacket.parser();
+      let subacked = false;
+      parser.on('packet', (packet) => {
+        if (packet.cmd === 'suback') subacked = true;
+      });
+      socket.on('data', (chunk) => parser.parse(chunk));
+      socket.on('error', () => undefined);
+      const send = (packet: object) => socket.write(mqttPacket.generate(packet as mqttPacket.Packet));
+      send({
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clean: true,
+        clientId: 'stalled',
+        keepalive: 0,
+      });
+      send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'firehose', qos: 0 }] });
+      for (let i = 0; i < 100 && !subacked; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(subacked).toBe(true);
+      socket.pause(); // stops reading: the kernel buffers fill, then the server's
+      expect(small.server.mqtt.connections).toBe(1);
+      const data = 'x'.repeat(60_000);
+      for (let i = 0; i < 400 && small.server.mqtt.connections > 0; i++) {
+        await post(`${small.url}/v1/topics/firehose/messages`, { data });
+      }
+      for (let i = 0; i < 100 && small.server.mqtt.connections > 0; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(small.server.mqtt.connections).toBe(0);
+      expect((await fetch(`${small.url}/healthz`)).status).toBe(200);
+      socket.destroy();
+    } finally {
+      await small.close();
+    }
+  });
+});
+
 describe('MQTT in token mode', () => {
   const secret = 'a-test-secret-that-is-long-enough-for-hs256!';
   let tokenServer: TestServer;
