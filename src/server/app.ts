@@ -109,7 +109,11 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
   const gate = registerShutdownGate(app);
   registerBodyParsers(app, config.maxBodyBytes);
   installErrorHandlers(app);
-  const browserGuard = { allowedOrigins: config.allowedOrigins, loopbackOnly: isLoopbackHost(config.host) };
+  const browserGuard = {
+    allowedOrigins: config.allowedOrigins,
+    allowedHosts: config.allowedHosts,
+    loopbackOnly: isLoopbackHost(config.host),
+  };
   registerBrowserGuard(app, browserGuard);
   // Before the routes: it checks each has an auth rule.
   const security = registerSecurity(app, { config, auth, metrics });
