@@ -155,6 +155,35 @@ export const OPERATIONS: Operation[] = [
     answers: { 200: { description: 'a page of messages', schema: 'FetchAnswer' } },
     errors: [400],
   },
+  // Delayed delivery (docs/delayed.md): scheduling is a publish with delayMs/deliverAt (above).
+  {
+    method: 'get',
+    path: '/v1/scheduled',
+    summary: "A topic's pending scheduled messages, in due order",
+    tag: 'messages',
+    query: [
+      { name: 'topic', description: 'the topic (required)', schema: { type: 'string' }, required: true },
+      { name: 'limit', description: 'at most this many (default 100)', schema: integer(1, 1000) },
+    ],
+    answers: { 200: { description: 'pending schedules', schema: 'ScheduledList' } },
+    errors: [400],
+  },
+  {
+    method: 'get',
+    path: '/v1/scheduled/{id}',
+    summary: 'One pending scheduled message (subscribe on its topic in token mode)',
+    tag: 'messages',
+    answers: { 200: { description: 'the schedule', schema: 'ScheduledMessage' } },
+    errors: [404],
+  },
+  {
+    method: 'delete',
+    path: '/v1/scheduled/{id}',
+    summary: 'Cancel a scheduled message before it is due (publish on its topic in token mode)',
+    tag: 'messages',
+    answers: { 204: { description: 'canceled: it will not be appended' } },
+    errors: [404],
+  },
   // Request-reply (docs/request-reply.md) and presence (docs/presence.md)
   {
     method: 'post',

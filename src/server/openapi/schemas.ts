@@ -72,7 +72,23 @@ export const SCHEMAS: Record<string, Schema> = {
     'topic',
     'offsets',
   ]),
-  ScheduledAnswer: obj({ topic: str, scheduled: str, deliverAt: ms }, ['topic', 'scheduled', 'deliverAt']),
+  ScheduledAnswer: obj({ topic: str, scheduled: str, deliverAt: ms, duplicate: bool }, [
+    'topic',
+    'scheduled',
+    'deliverAt',
+  ]),
+  ScheduledMessage: obj(
+    {
+      id: str,
+      topic: str,
+      deliverAt: ms,
+      createdAt: ms,
+      event: str,
+      data: ref('JsonValue'),
+    },
+    ['id', 'topic', 'deliverAt', 'createdAt', 'data'],
+  ),
+  ScheduledList: obj({ topic: str, scheduled: arrayOf(ref('ScheduledMessage')) }, ['topic', 'scheduled']),
   RequestAnswer: obj({ topic: str, offset: int, replyTo: str, reply: ref('JsonValue') }, [
     'topic',
     'offset',
