@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { HTTP2_PREFACE } from '../../src/server/http2-preface.js';
 import { memory } from '../security/support.js';
 import { json, startServer, type TestServer } from '../support/server.js';
-import { failure, type GrpcTestClient, grpc, grpcClient } from './support.js';
+import { type GrpcTestClient, grpc, grpcClient } from './support.js';
 
 let server: TestServer;
 let client: GrpcTestClient;

@@ -107,3 +107,20 @@ it('ends a stream that stops reading with RESOURCE_EXHAUSTED and a resume hint; 
   );
   resumed.cancel();
 });
+
+it('ends streams with UNAVAILABLE and a resume hint when the server shuts down', async () => {
+  const own = await startServer(memory);
+  const ownClient = grpcClient(own.url);
+  await ownClient.call('Publish', { topic: 'cross.stop', data: '1' });
+  const stream = ownClient.stream('Subscribe', { topic: 'cross.stop', after: 0 });
+  const got = await collect(stream, (events) => messagesOf(events).length === 1);
+  const ended = collect(stream, () => false);
+  const started = Date.now();
+  await own.close();
+  const { error } = await ended;
+  expect(error?.code).toBe(grpc.status.UNAVAILABLE);
+  expect(error?.metadata.get('switchboard-resume-after')).toEqual(['1']);
+  expect(error?.metadata.get('switchboard-resume-epoch')).toEqual([got.events[0].ready.epoch]);
+  expect(Date.now() - started).toBeLessThan(4_000);
+  ownClient.close();
+});

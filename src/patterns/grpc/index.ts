@@ -92,7 +92,9 @@ export function createGrpcDoor(options: GrpcDoorOptions): GrpcDoor {
       return streams.size;
     },
     async close(graceMs = 2_000) {
-      streams.closeAll();
+      // The streams' statuses (with the resume hints) must leave before the sessions are closed,
+      // or clients see "Connection dropped" without trailers.
+      if (streams.closeAll() > 0) await new Promise((resolve) => setTimeout(resolve, 100));
       injector.drain(graceMs); // GOAWAY: running unary calls finish, new ones go elsewhere
       await new Promise<void>((resolve) => {
         server.tryShutdown(() => resolve());

@@ -47,11 +47,13 @@ export class GrpcStreams {
     this.#open.delete(stream);
   }
 
-  /** Ends every stream with UNAVAILABLE and its resume hint (graceful shutdown). */
-  closeAll(): void {
-    for (const stream of [...this.#open]) {
+  /** Ends every stream with UNAVAILABLE and its resume hint (graceful shutdown); answers how many. */
+  closeAll(): number {
+    const open = [...this.#open];
+    for (const stream of open) {
       stream.end(unavailable('the server is restarting; subscribe again with the resume hint'));
     }
+    return open.length;
   }
 }
 
