@@ -3,7 +3,7 @@
  * Builds what browsers load, after `tsc` (run by `npm run build`):
  *   dist/browser/client.js   the SDK as one minified ES module (GET /client.js), no dependencies
  *   dist/console/index.html  the web console (GET /): HTML with its script (uPlot included) and CSS inlined
- * and prints the SDK's minified and gzipped size (target: under 10 KB gzipped).
+ * and prints the SDK's minified and gzipped size (target: under 11.5 KB gzipped; see docs/client.md).
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,7 +15,9 @@ import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const GZIP_TARGET_BYTES = 10 * 1024;
+// 10 KB until the second wave: Web Push, delayed delivery and request-reply (request/respond) took
+// the SDK to about 10.7 KB; the target moved to 11.5 KB rather than drop request-reply from browsers.
+const GZIP_TARGET_BYTES = 11.5 * 1024;
 /** The console page, gzipped, as served: HTML, CSS, its script and uPlot (about 20 KB of it). */
 const CONSOLE_GZIP_BUDGET_BYTES = 40 * 1024;
 const browserTarget = ['es2022', 'chrome100', 'firefox100', 'safari15.4'];

@@ -8,7 +8,9 @@ import { assertTopic } from '../../core/validate.js';
 
 export function registerPresence(app: FastifyInstance, hub: Hub): void {
   app.get<{ Params: { topic: string } }>('/v1/topics/:topic/presence', async (request, reply) => {
-    const list = await hub.presence.list(assertTopic(request.params.topic));
-    return reply.header('cache-control', 'no-store').send(list);
+    const json = await hub.presence.listJson(assertTopic(request.params.topic));
+    return reply
+      .headers({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+      .send(json);
   });
 }
