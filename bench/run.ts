@@ -18,6 +18,7 @@ import { verdict } from './lib/table.js';
 import { authCostScenario } from './scenarios/auth-cost.js';
 import { fanoutFloorScenario, fanoutSseScenario, fanoutWsScenario } from './scenarios/fanout.js';
 import { groupsScenario } from './scenarios/groups.js';
+import { graphqlScenario } from './scenarios/graphql.js';
 import { grpcScenario } from './scenarios/grpc.js';
 import { idleMemoryScenario } from './scenarios/idle-memory.js';
 import { jobsScenario } from './scenarios/jobs.js';
@@ -29,7 +30,6 @@ import { longpollFloorScenario } from './scenarios/longpoll-floor.js';
 import { publishScenario } from './scenarios/publish.js';
 import { pushScenario } from './scenarios/push.js';
 import { redisScenario } from './scenarios/redis.js';
-import { requestsScenario } from './scenarios/requests.js';
 import { schedulesScenario } from './scenarios/schedules.js';
 
 const SCENARIOS: Scenario[] = [
@@ -47,10 +47,10 @@ const SCENARIOS: Scenario[] = [
   pushScenario,
   authCostScenario,
   grpcScenario,
+  graphqlScenario,
   mqttScenario,
   redisScenario,
   schedulesScenario,
-  requestsScenario,
 ];
 
 function usage(): string {
