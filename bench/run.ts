@@ -30,6 +30,7 @@ import { longpollFloorScenario } from './scenarios/longpoll-floor.js';
 import { publishScenario } from './scenarios/publish.js';
 import { pushScenario } from './scenarios/push.js';
 import { redisScenario } from './scenarios/redis.js';
+import { requestsScenario } from './scenarios/requests.js';
 import { schedulesScenario } from './scenarios/schedules.js';
 
 const SCENARIOS: Scenario[] = [
@@ -51,6 +52,7 @@ const SCENARIOS: Scenario[] = [
   mqttScenario,
   redisScenario,
   schedulesScenario,
+  requestsScenario,
 ];
 
 function usage(): string {
