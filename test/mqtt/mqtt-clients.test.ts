@@ -43,6 +43,14 @@ async function sseMessages(url: string, count: number): Promise<unknown[]> {
   return found;
 }
 
+/** Waits until `count` MQTT clients are connected, then a moment for their SUBSCRIBE. */
+async function connected(server: TestServer, count: number): Promise<void> {
+  for (let i = 0; i < 250 && server.server.mqtt.connections < count; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 300));
+}
+
 describe.skipIf(!MOSQUITTO)('mosquitto-clients', () => {
   const fixture = ENGINE_FIXTURES[0]!.fixture();
   let server: TestServer;
@@ -99,7 +107,7 @@ describe.skipIf(!MOSQUITTO)('mosquitto-clients', () => {
       '-W',
       '5',
     ]);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // subscribed
+    await connected(server, 1); // subscribed
     await post(`${server.url}/v1/topics/alerts.fire/messages`, 'evacuate', 'text/plain');
     await post(`${server.url}/v1/topics/alerts.flood.north/messages`, { data: { level: 3 } });
     const { stdout } = await sub;
@@ -123,7 +131,7 @@ describe.skipIf(!MOSQUITTO)('mosquitto-clients', () => {
       '5',
     ];
     const first = run('mosquitto_sub', [...args, '-C', '1']);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await connected(server, 1);
     await post(`${server.url}/v1/topics/queue.jobs-done/messages`, { data: { n: 1 } });
     expect((await first).stdout.trim()).toBe('{"n":1}');
     await new Promise((resolve) => setTimeout(resolve, 300)); // its cursor is written at disconnect

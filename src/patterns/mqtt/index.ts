@@ -240,6 +240,19 @@ export async function registerMqtt(hub: Hub, options: MqttOptions): Promise<Mqtt
     callback?.();
   }) as typeof broker.publish;
 
+  // Subscriptions likewise: the sessions follow topics through the feed, so aedes' matcher would
+  // only hold an unused entry per subscription (memory per device).
+  const mqSubscribe = broker.subscribe.bind(broker);
+  const mqUnsubscribe = broker.unsubscribe.bind(broker);
+  broker.subscribe = ((topic: string, deliver: never, done?: () => void) => {
+    if (topic.startsWith('$SYS/')) mqSubscribe(topic, deliver, done ?? (() => undefined));
+    else done?.();
+  }) as typeof broker.subscribe;
+  broker.unsubscribe = ((topic: string, deliver: never, done?: () => void) => {
+    if (topic.startsWith('$SYS/')) mqUnsubscribe(topic, deliver, done ?? (() => undefined));
+    else done?.();
+  }) as typeof broker.unsubscribe;
+
   broker.on('clientReady', (client) => {
     const state = states.get(client);
     const session = state?.session;
