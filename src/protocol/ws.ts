@@ -93,7 +93,6 @@ export const CloseCode = {
   SlowConsumer: 4001,
   /** No valid token (or it expired): authenticate, do not retry blindly. */
   Unauthorized: 4401,
-  Forbidden: 4403,
   /** Too many control ops or malformed frames per second (protocol abuse). */
   RateLimited: 4429,
   /** The server cannot serve the connection right now (its store failed); reconnect and resume. */

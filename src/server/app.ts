@@ -6,19 +6,21 @@ import type { Server } from 'node:http';
 import Fastify, { type FastifyHttpOptions, type FastifyInstance, LogController } from 'fastify';
 import { createHub, type Hub } from '../core/hub.js';
 import type { Engine } from '../engines/engine.js';
-import type { MqttEndpoint } from '../patterns/mqtt/index.js';
 import { registerGroups } from '../patterns/groups/index.js';
 import { registerJobs } from '../patterns/jobs/index.js';
+import type { MqttEndpoint } from '../patterns/mqtt/index.js';
 import { registerPoll } from '../patterns/poll/index.js';
 import { registerPresence } from '../patterns/presence/index.js';
+import { registerPush } from '../patterns/push/index.js';
 import { registerRequests } from '../patterns/requests/index.js';
 import { registerRest } from '../patterns/rest/index.js';
 import { registerScheduled } from '../patterns/scheduled/index.js';
 import { registerBodyParsers } from '../patterns/shared/body.js';
+import { createUpgradeRouter } from '../patterns/shared/upgrade-router.js';
 import { registerSse } from '../patterns/sse/index.js';
-import { registerPush } from '../patterns/push/index.js';
 import { registerWebhooks } from '../patterns/webhooks/index.js';
 import { registerWebSocket } from '../patterns/websocket/index.js';
+import { registerApiDocs } from './api-docs.js';
 import { authenticatorFromConfig } from './auth-setup.js';
 import { createBrowserCheck, isLoopbackHost, registerBrowserGuard } from './browser-guard.js';
 import { clientAddressKey } from './client-address.js';
@@ -30,11 +32,10 @@ import { attachGrpc } from './grpc-setup.js';
 import { registerHealth } from './health.js';
 import { loggerOptions } from './logging.js';
 import { createServerMetrics } from './metrics.js';
+import { attachMqtt } from './mqtt-setup.js';
 import { registerSecurity } from './security.js';
 import { registerShutdownGate } from './shutdown.js';
 import { registerStatic } from './static.js';
-import { attachMqtt } from './mqtt-setup.js';
-import { createUpgradeRouter } from '../patterns/shared/upgrade-router.js';
 
 export interface CreateServerOptions extends Partial<ServerConfig> {
   /** Use this engine instead of creating one from `engine`/`dataDir`. */
@@ -49,6 +50,8 @@ export interface SwitchboardServer {
   readonly config: ServerConfig;
   /** The MQTT door: `port` is its TCP listener's (undefined unless `mqttPort` is set). */
   readonly mqtt: MqttEndpoint;
+  /** Every HTTP route registered (method and fastify URL pattern), for the API description's test. */
+  readonly routes: ReadonlyArray<{ method: string; url: string }>;
   /** Starts listening; resolves to the base URL (e.g. http://127.0.0.1:8080). */
   listen(): Promise<string>;
   /** Graceful stop: refuse new work, answer held requests, finish in-flight publishes, close the store. */
@@ -170,6 +173,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
   const grpc = attachGrpc(app, { hub, jobs, config, security, metrics });
   // GraphQL over HTTP, graphql-ws and graphql-sse at /graphql (docs/graphql.md).
   const graphql = attachGraphql(app, { hub, jobs, config, security, metrics, browserGuard, upgrades });
+  registerApiDocs(app); // GET /openapi.json and /asyncapi.json
   registerStatic(app); // GET /client.js (browser SDK) and GET / (web console)
 
   let closing: Promise<void> | undefined;
@@ -178,6 +182,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
     hub,
     config,
     mqtt,
+    routes,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       await mqtt.listen();

@@ -7,6 +7,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { Hub } from '../core/hub.js';
 import type { HubObserver } from '../core/hub-observer.js';
 import { registerGroupMetrics } from './group-metrics.js';
+import { registerJobMetrics } from './job-metrics.js';
 import { registerRequestMetrics } from './request-metrics.js';
 import { registerScheduleMetrics } from './schedule-metrics.js';
 
@@ -121,6 +122,7 @@ export function createServerMetrics(): ServerMetrics {
   // Group lag and pending are read from the store at scrape time (see group-metrics.ts).
   registerGroupMetrics(registry, () => hub);
   registerScheduleMetrics(registry, () => hub); // delayed messages pending, read at scrape time
+  registerJobMetrics(registry, () => hub);
   const requestEnded = registerRequestMetrics(registry, () => hub);
 
   return {

@@ -21,6 +21,7 @@ import type { ServerConfig } from '../../server/config.js';
 import { jsonObjectBodyWithRaw } from '../shared/body.js';
 import '../webhooks/index.js'; // the `app.webhooks` declaration
 import { JobEventStreams } from './events.js';
+import { registerQueueList } from './queues.js';
 
 type IdParams = { id: string };
 type QueueParams = { queue: string };
@@ -85,6 +86,8 @@ export function registerJobs(app: FastifyInstance, hub: Hub, config: ServerConfi
   const workerCheck = async (request: FastifyRequest<{ Params: IdParams }>): Promise<void> => {
     if (app.security.auth.mode === 'token') await authorizedJob(request, 'subscribe');
   };
+
+  registerQueueList(app, hub);
 
   app.post<{ Params: QueueParams }>('/v1/queues/:queue/jobs', async (request, reply) => {
     const { value, raw } = jsonObjectBodyWithRaw(request.body);

@@ -110,7 +110,7 @@ function subscribe(
   const info = presenceInfo(op.info);
   if (op.window !== undefined || op.leaseMs !== undefined) {
     throw badRequest(
-      `"subscribe" op accepts 'window' only with 'group' (it bounds unacked group deliveries)`,
+      `"subscribe" op accepts 'window' and 'leaseMs' only with 'group' (they bound and lease group deliveries)`,
     );
   }
   if (connection.subscriptions.has(topic)) {
