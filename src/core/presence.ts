@@ -174,6 +174,11 @@ export function createPresence(deps: PresenceDeps): Presence {
       return { topic, count: records.length, clients: records.map(presentClient) };
     },
 
+    async listJson(topic) {
+      const records = await sortedRecords(topic);
+      return `{"topic":${JSON.stringify(topic)},"count":${records.length},"clients":[${records.map(clientJson).join(',')}]}`;
+    },
+
     get size() {
       return local.size;
     },
