@@ -30,6 +30,7 @@ export function attachGrpc(
     security: {
       auth: security.auth,
       publishRate: security.publishRate,
+      publishBytes: security.publishBytes,
       tokenFrom: security.tokenFrom,
       addressKey: clientAddressKey,
     },

@@ -8,7 +8,12 @@ let server: TestServer;
 let client: GrpcTestClient;
 
 beforeAll(async () => {
-  server = await startTokenServer({ publishRate: 5, publishBurst: 5 });
+  server = await startTokenServer({
+    publishRate: 5,
+    publishBurst: 5,
+    publishBytesPerSecond: 10_000,
+    publishBytesBurst: 10_000,
+  });
   client = grpcClient(server.url);
 });
 afterAll(async () => {
@@ -75,4 +80,12 @@ it('applies the publish rate limit with RESOURCE_EXHAUSTED and a retry trailer',
   }
   expect(limited).toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED, errorCode: 'rate_limited' });
   expect(Number(limited!.metadata.get('switchboard-retry-after-ms')[0])).toBeGreaterThan(0);
+});
+
+it('applies the publish byte rate to what a call carries', async () => {
+  const token = await mint({ sub: 'bytes', publish: ['auth.bytes'] });
+  const data = JSON.stringify('x'.repeat(6_000));
+  expect((await client.call('Publish', { topic: 'auth.bytes', data }, { token })).offset).toBe(1);
+  const limited = await failure(client.call('Publish', { topic: 'auth.bytes', data }, { token }));
+  expect(limited).toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED, errorCode: 'rate_limited' });
 });

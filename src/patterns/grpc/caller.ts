@@ -11,6 +11,8 @@ import { badRequest } from '../../protocol/errors.js';
 export interface CallerSecurity {
   auth: Authenticator;
   publishRate: RateLimiter;
+  /** Bytes published per client (token `sub` or address), beside the publish count. */
+  publishBytes?: RateLimiter | undefined;
   tokenFrom(headers: { authorization?: string }, url: undefined): string | undefined;
   /** The per-address key limits use (IPv6: one /64). */
   addressKey(address: string | undefined): string;
@@ -18,8 +20,11 @@ export interface CallerSecurity {
 
 export interface Caller {
   principal: Principal;
-  /** Throws 403/401/400 like HTTP's route rules (and 429 for `publish`, from the rate bucket). */
-  may(capability: Exclude<Capability, 'admin'>, topic: string): void;
+  /**
+   * Throws 403/401/400 like HTTP's route rules; for `publish`, also 429 from the publish rate and
+   * (with `bytes`, what the call carries) the byte rate buckets.
+   */
+  may(capability: Exclude<Capability, 'admin'>, topic: string, bytes?: number): void;
 }
 
 /** `ipv4:127.0.0.1:5000`, `127.0.0.1:5000` or `[::1]:5000` → the address without the port. */
@@ -51,9 +56,12 @@ export async function callerOf(call: CallInfo, security: CallerSecurity): Promis
   const address = security.addressKey(peerAddress(call.getPeer()));
   return {
     principal,
-    may(capability, topic) {
+    may(capability, topic, bytes) {
       security.auth.authorize(principal, capability, topic);
-      if (capability === 'publish') security.publishRate.take(rateKey(principal, address));
+      if (capability !== 'publish') return;
+      const key = rateKey(principal, address);
+      security.publishRate.take(key);
+      if (bytes !== undefined && bytes > 0) security.publishBytes?.take(key, bytes);
     },
   };
 }

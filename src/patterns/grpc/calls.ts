@@ -99,7 +99,7 @@ export function unaryCalls(deps: CallDeps): Record<string, UntypedHandleCall> {
   return {
     Publish: unary<PublishRequest>(deps, 'Publish', async (request, caller) => {
       const topic = request.topic ?? '';
-      caller.may('publish', topic);
+      caller.may('publish', topic, Buffer.byteLength(request.data ?? ''));
       const data = jsonText('data', request.data);
       const result = await hub.publishInputs(topic, [
         { data, event: given(request.event), idempotencyKey: given(request.idempotency_key) },
@@ -181,7 +181,7 @@ export function unaryCalls(deps: CallDeps): Record<string, UntypedHandleCall> {
 
     SubmitJob: unary<SubmitJobRequest>(deps, 'SubmitJob', async (request, caller) => {
       const queue = request.queue ?? '';
-      caller.may('publish', queue);
+      caller.may('publish', queue, Buffer.byteLength(request.payload ?? ''));
       const { job, created } = await jobs.submit(queue, {
         payload: jsonText('payload', request.payload, 'null'),
         callbackUrl: given(request.callback_url),

@@ -24,7 +24,7 @@ export function requestCalls(deps: CallDeps): Record<string, UntypedHandleCall> 
   return {
     Request: unary<RequestRequest>(deps, 'Request', async (request, caller, signal) => {
       const topic = request.topic ?? '';
-      caller.may('publish', topic);
+      caller.may('publish', topic, Buffer.byteLength(request.data ?? ''));
       // 0 (unset) is the default, like HTTP's missing `timeout`.
       const timeoutMs = integerParam('timeout_ms', request.timeout_ms || undefined, {
         min: 1_000,
