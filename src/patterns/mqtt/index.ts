@@ -37,7 +37,7 @@ const DRAIN_TIMEOUT_MS = 30_000;
 /** Most unacknowledged QoS 1 deliveries before a device counts as a slow consumer. */
 const MAX_UNACKED = 1_000;
 /** Recent inbound packet ids remembered per client id (to spot DUP retransmissions), and client ids. */
-const INBOUND_IDS_PER_CLIENT = 256;
+const INBOUND_IDS_PER_CLIENT = 32;
 const INBOUND_CLIENTS = 10_000;
 
 export interface MqttSecurity {
@@ -168,6 +168,10 @@ export async function registerMqtt(hub: Hub, options: MqttOptions): Promise<Mqtt
       const token = security.auth.mode === 'token' ? password?.toString('utf8') : undefined;
       security.auth.authenticate(token).then(
         (principal) => {
+          if (client.conn.destroyed) {
+            done(authError(3, 'the connection closed during authentication'), null);
+            return; // no session for a socket that is gone (its close event has fired already)
+          }
           state.principal = principal;
           const session = new MqttSession(door, client.conn as Duplex, client.id, client.clean, principal);
           state.session = session;
