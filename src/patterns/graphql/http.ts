@@ -120,10 +120,6 @@ export function registerGraphqlHttp(app: FastifyInstance, options: GraphqlHttpOp
       }
       const mediaType = negotiate(request, reply);
       if (mediaType === undefined) return reply;
-      const single = (name: string): string | undefined => {
-        const value = query[name];
-        return Array.isArray(value) ? value.join('\u0000') : value;
-      };
       for (const name of ['query', 'variables', 'operationName', 'extensions']) {
         if (Array.isArray(query[name])) {
           return requestError(
@@ -134,6 +130,8 @@ export function registerGraphqlHttp(app: FastifyInstance, options: GraphqlHttpOp
           );
         }
       }
+      // Each parameter is a single string from here on.
+      const single = (name: string): string | undefined => query[name] as string | undefined;
       let variables: unknown;
       try {
         const text = single('variables');
