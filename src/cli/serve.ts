@@ -15,6 +15,15 @@ export function registerServe(program: Command): void {
     .option('--engine <engine>', 'storage engine: sqlite | memory | redis (default sqlite)')
     .option('--data-dir <dir>', `directory for the SQLite file (default ${DEFAULT_CONFIG.dataDir})`)
     .option('--redis-url <url>', 'Redis URL for --engine redis')
+    .option(
+      '--redis-sentinels <list>',
+      'Redis Sentinel host:port,host:port that name the master; implies --engine redis (docs/scaling.md)',
+    )
+    .option('--redis-sentinel-name <name>', 'the master name the sentinels monitor (with --redis-sentinels)')
+    .option(
+      '--redis-wait-replicas <n>',
+      'Redis replicas that must confirm a write (WAIT) before it is acknowledged (default 0)',
+    )
     .option('--auth <mode>', 'open | token (default open)')
     .option(
       '--jwt-secret <secret>',

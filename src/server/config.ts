@@ -9,6 +9,7 @@ import { DEFAULT_PUSH_RETRY_SCHEDULE_MS } from '../core/push/push.js';
 import { assertVapidKeys } from '../core/push/vapid.js';
 import { DEFAULT_RETRY_SCHEDULE_MS, isValidSchedule } from '../core/webhooks/retry-schedule.js';
 import { assertSecret } from '../core/webhooks/sign.js';
+import { validateRedisTopology } from './redis-topology.js';
 
 export type EngineName = 'memory' | 'sqlite' | 'redis';
 export type AuthMode = 'open' | 'token';
@@ -19,6 +20,12 @@ export interface ServerConfig {
   engine: EngineName;
   dataDir: string;
   redisUrl: string;
+  /** Sentinels (`host:port`) that name the Redis master; implies engine redis (docs/scaling.md). */
+  redisSentinels: string[];
+  /** The master name the sentinels monitor; required with redisSentinels. */
+  redisSentinelName: string | undefined;
+  /** Replicas that must confirm a write (Redis WAIT) before it is acknowledged; 0 = off. @default 0 */
+  redisWaitReplicas: number;
   auth: AuthMode;
   /** HS256 secret (at least 32 bytes) for token mode. */
   jwtSecret: string | undefined;
@@ -133,6 +140,9 @@ export const DEFAULT_CONFIG: ServerConfig = {
   engine: 'sqlite',
   dataDir: './data',
   redisUrl: 'redis://127.0.0.1:6379',
+  redisSentinels: [],
+  redisSentinelName: undefined,
+  redisWaitReplicas: 0,
   auth: 'open',
   jwtSecret: undefined,
   jwtPublicKey: undefined,
@@ -196,6 +206,9 @@ const ENV_NAMES: Array<[keyof ServerConfig | 'config', string]> = [
   ['engine', 'SWITCHBOARD_ENGINE'],
   ['dataDir', 'SWITCHBOARD_DATA_DIR'],
   ['redisUrl', 'SWITCHBOARD_REDIS_URL'],
+  ['redisSentinels', 'SWITCHBOARD_REDIS_SENTINELS'],
+  ['redisSentinelName', 'SWITCHBOARD_REDIS_SENTINEL_NAME'],
+  ['redisWaitReplicas', 'SWITCHBOARD_REDIS_WAIT_REPLICAS'],
   ['auth', 'SWITCHBOARD_AUTH'],
   ['jwtSecret', 'SWITCHBOARD_JWT_SECRET'],
   ['jwtPublicKey', 'SWITCHBOARD_JWT_PUBLIC_KEY'],
@@ -287,7 +300,12 @@ function readConfigFile(path: string): Partial<ServerConfig> {
 function applySetting(config: ServerConfig, key: keyof ServerConfig, value: string | boolean): void {
   const target = config as unknown as Record<string, unknown>;
   const current = DEFAULT_CONFIG[key];
-  if (key === 'allowedOrigins' || key === 'allowedHosts' || key === 'presenceEvents') {
+  if (
+    key === 'allowedOrigins' ||
+    key === 'allowedHosts' ||
+    key === 'presenceEvents' ||
+    key === 'redisSentinels'
+  ) {
     target[key] = String(value)
       .split(',')
       .map((origin) => origin.trim())
@@ -317,6 +335,7 @@ function validate(config: ServerConfig): ServerConfig {
   if (!['memory', 'sqlite', 'redis'].includes(config.engine)) {
     throw new ConfigError(`engine must be memory, sqlite or redis, got "${config.engine}"`);
   }
+  validateRedisTopology(config);
   if (!['open', 'token'].includes(config.auth)) {
     throw new ConfigError(`auth must be open or token, got "${config.auth}"`);
   }

@@ -4,8 +4,14 @@ import { createRedisEngine } from '../engines/redis/index.js';
 import { createSqliteEngine } from '../engines/sqlite/index.js';
 import type { ServerConfig } from './config.js';
 import { ConfigError } from './config.js';
+import { sentinelTarget } from './redis-topology.js';
 
-export function createEngine(config: Pick<ServerConfig, 'engine' | 'dataDir' | 'redisUrl'>): Engine {
+export function createEngine(
+  config: Pick<
+    ServerConfig,
+    'engine' | 'dataDir' | 'redisUrl' | 'redisSentinels' | 'redisSentinelName' | 'redisWaitReplicas'
+  >,
+): Engine {
   switch (config.engine) {
     case 'memory':
       return createMemoryEngine();
@@ -19,6 +25,10 @@ export function createEngine(config: Pick<ServerConfig, 'engine' | 'dataDir' | '
         );
       }
       // Persistence warnings (AOF off, eviction on) go to stderr when the engine opens.
-      return createRedisEngine({ url: config.redisUrl });
+      return createRedisEngine({
+        url: config.redisUrl,
+        sentinel: sentinelTarget(config),
+        waitReplicas: config.redisWaitReplicas,
+      });
   }
 }

@@ -5,8 +5,18 @@
 import { Redis, type RedisOptions, ReplyError } from 'ioredis';
 import { SwitchboardError, unavailable } from '../../protocol/errors.js';
 
+/** Where the Redis master is found by Sentinel: `--redis-sentinels h:p,… --redis-sentinel-name NAME`. */
+export interface SentinelTarget {
+  sentinels: Array<{ host: string; port: number }>;
+  /** The master group name the sentinels monitor (`sentinel monitor NAME …`). */
+  name: string;
+}
+
 export interface ConnectionSettings {
+  /** The Redis URL; with `sentinel`, only its password, user, database and `rediss://` are used. */
   url: string;
+  /** When set, every connection asks these sentinels for the current master (ioredis's Sentinel support). */
+  sentinel?: SentinelTarget | undefined;
   /** Give up a connection attempt after this long. */
   connectTimeoutMs: number;
   /** Fail a command that got no reply within this long (a hung or partitioned Redis). */
@@ -32,10 +42,64 @@ export function createConnection(settings: ConnectionSettings): Redis {
     connectionName: settings.connectionName,
     keepAlive: 10_000,
   };
-  const connection = new Redis(settings.url, options);
+  const connection = settings.sentinel
+    ? new Redis({
+        ...options,
+        ...sentinelOptions(settings.url, settings.sentinel, settings.connectTimeoutMs),
+      })
+    : new Redis(settings.url, options);
   // ioredis prints unhandled 'error' events; failures surface through commands and ping instead.
   connection.on('error', () => {});
+  // ioredis gives up for good ("end") when a connect attempt is cut short (in Sentinel mode: while
+  // it asked the sentinels). Unless we closed it, start over: a node must never stop retrying.
+  connection.on('end', () => {
+    if (closedByUs.has(connection)) return;
+    setTimeout(() => {
+      if (!closedByUs.has(connection) && connection.status === 'end') connection.connect().catch(() => {});
+    }, 500).unref();
+  });
   return connection;
+}
+
+/** Connections closed on purpose (closeConnection, dropConnection): never reconnected. */
+const closedByUs = new WeakSet<Redis>();
+
+/** Drops a connection at once, for good (a failed open). */
+export function dropConnection(connection: Redis): void {
+  closedByUs.add(connection);
+  connection.disconnect();
+}
+
+/**
+ * ioredis's Sentinel mode: each (re)connect asks the sentinels for the master, so after a failover the
+ * connection lands on the promoted replica. While no sentinel names a reachable master, commands
+ * fail at once (no offline queue) and the node keeps asking, at most a second apart.
+ */
+function sentinelOptions(url: string, target: SentinelTarget, connectTimeoutMs: number): RedisOptions {
+  const parsed = new URL(url);
+  const database = Number(parsed.pathname.slice(1) || '0');
+  return {
+    sentinels: target.sentinels,
+    name: target.name,
+    role: 'master',
+    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    db: Number.isSafeInteger(database) ? database : 0,
+    ...(parsed.protocol === 'rediss:' ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+    // Never give up on the sentinels (they may all be restarting); ask again at most a second apart.
+    sentinelRetryStrategy: (attempt) => Math.min(50 * attempt, 1_000),
+    // A hung sentinel must not hang the reconnect.
+    sentinelCommandTimeout: connectTimeoutMs,
+    // Not ioredis's failoverDetector: a +switch-master arriving while a reconnect is asking the
+    // sentinels ends that connection for good (status "end"). Sentinel kills the old master's
+    // client connections when it demotes it, which reconnects us to the new master anyway.
+    failoverDetector: false,
+  };
+}
+
+/** `host:port,host:port` as given by --redis-sentinels, for banners and error messages. */
+export function describeSentinels(target: SentinelTarget): string {
+  return `sentinels ${target.sentinels.map((s) => `${s.host}:${s.port}`).join(',')} (master "${target.name}")`;
 }
 
 /** The URL without its password, for banners and error messages. */
@@ -51,6 +115,7 @@ export function describeRedisUrl(url: string): string {
 
 /** Closes a connection politely (QUIT waits for replies in flight), or at once when it is down. */
 export async function closeConnection(connection: Redis): Promise<void> {
+  closedByUs.add(connection);
   if (connection.status === 'end') return;
   try {
     await connection.quit();

@@ -21,6 +21,7 @@ import {
 } from '../group-store.js';
 import type { KeyLayout } from './keys.js';
 import { type StreamEntry, toMessages } from './messages.js';
+import type { RedisCall } from './replicas.js';
 import { CLAIM_SCRIPT } from './scripts/claim.js';
 import { queueScript, runScript } from './scripts/define.js';
 import {
@@ -44,7 +45,7 @@ export interface RedisGroupAccess {
   keys: KeyLayout;
   nodeId: string;
   /** Runs one Redis operation, turning failures into 503s (see index.ts). */
-  call<T>(what: string, operation: (redis: Redis) => Promise<T>): Promise<T>;
+  call: RedisCall;
   newEpoch(): string;
   /** Wakes this node's readers of a dead-letter topic that grew (other nodes hear the PUBLISH). */
   emitAppended(topic: string, last: number): void;
@@ -107,25 +108,28 @@ export function createRedisGroupStore(access: RedisGroupAccess): GroupStore {
     const { topic, group, member, offsets, now } = request;
     const nack = 'delayMs' in request ? request : undefined;
     const g = keys.group(topic, group);
-    const reply = (await call(`${mode} messages`, (r) =>
-      runScript(
-        r,
-        SETTLE_SCRIPT,
-        [g.record, g.pending, g.due, g.offsets, keys.topic(topic).meta],
-        [
-          mode,
-          member === undefined ? '0' : '1',
-          member ?? '',
-          now,
-          nack?.delayMs ?? 0,
-          nack?.error === undefined ? '' : JSON.stringify(nack.error),
-          keys.appendedChannel,
-          nodeId,
-          topic,
-          group,
-          ...offsets,
-        ],
-      ),
+    const reply = (await call(
+      `${mode} messages`,
+      (r) =>
+        runScript(
+          r,
+          SETTLE_SCRIPT,
+          [g.record, g.pending, g.due, g.offsets, keys.topic(topic).meta],
+          [
+            mode,
+            member === undefined ? '0' : '1',
+            member ?? '',
+            now,
+            nack?.delayMs ?? 0,
+            nack?.error === undefined ? '' : JSON.stringify(nack.error),
+            keys.appendedChannel,
+            nodeId,
+            topic,
+            group,
+            ...offsets,
+          ],
+        ),
+      { replicated: true },
     )) as Array<string | number> | null;
     if (reply === null) return null;
     const committed = Number(reply[0]);
@@ -145,13 +149,16 @@ export function createRedisGroupStore(access: RedisGroupAccess): GroupStore {
   return {
     async ensureGroup(request) {
       const { topic, group, start, maxAttempts, defaultMaxAttempts, now } = request;
-      const reply = (await call('create the group', (r) =>
-        runScript(
-          r,
-          ENSURE_GROUP_SCRIPT,
-          [keys.group(topic, group).record, keys.groupNames(topic), keys.topic(topic).meta],
-          [group, start, maxAttempts ?? '', defaultMaxAttempts, now],
-        ),
+      const reply = (await call(
+        'create the group',
+        (r) =>
+          runScript(
+            r,
+            ENSURE_GROUP_SCRIPT,
+            [keys.group(topic, group).record, keys.groupNames(topic), keys.topic(topic).meta],
+            [group, start, maxAttempts ?? '', defaultMaxAttempts, now],
+          ),
+        { replicated: true },
       )) as [number, string, string, string];
       return {
         created: reply[0] === 1,

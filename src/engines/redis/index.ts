@@ -22,13 +22,24 @@ import type {
 } from '../engine.js';
 import { newEpoch } from '../epoch.js';
 import { AppendedSignal } from '../listeners.js';
-import { closeConnection, createConnection, describeRedisUrl, redisFailure } from './connection.js';
+import {
+  closeConnection,
+  createConnection,
+  describeRedisUrl,
+  describeSentinels,
+  dropConnection,
+  redisFailure,
+  type SentinelTarget,
+} from './connection.js';
 import { createRedisGroupStore, GROUP_SCRIPTS } from './groups.js';
 import { createRedisJobStore } from './jobs.js';
 import { DEFAULT_KEY_PREFIX, keyLayout } from './keys.js';
 import { type StreamEntry, toAppendResult, toLogState, toMessages } from './messages.js';
+import { createRedisMqttStore } from './mqtt.js';
 import { persistenceWarnings } from './persistence.js';
 import { createRedisPresenceStore } from './presence.js';
+import { createRedisPushStore } from './push.js';
+import { type CallOptions, createReplicaBarrier } from './replicas.js';
 import { createRedisReplyStore } from './replies.js';
 import { createRedisScheduleStore } from './schedules.js';
 import { APPEND_SCRIPT } from './scripts/append.js';
@@ -37,8 +48,6 @@ import { DELETE_TOPIC_SCRIPT } from './scripts/delete-topic.js';
 import { READ_SCRIPT } from './scripts/read.js';
 import { SWEEP_SCRIPT } from './scripts/sweep.js';
 import { subscribeWakeUps, type WakeUps } from './signal.js';
-import { createRedisPushStore } from './push.js';
-import { createRedisMqttStore } from './mqtt.js';
 import { createRedisWebhookStore } from './webhooks.js';
 
 export interface RedisEngineOptions {
@@ -50,6 +59,18 @@ export interface RedisEngineOptions {
   connectTimeoutMs?: number;
   /** A command without a reply after this long fails (503), instead of hanging. @default 5_000 */
   commandTimeoutMs?: number;
+  /**
+   * Find the master through Redis Sentinel (`--redis-sentinels`, `--redis-sentinel-name`) instead of
+   * `url`'s host; `url` then only supplies the password, database and TLS.
+   */
+  sentinel?: SentinelTarget;
+  /**
+   * Replicas that must confirm an append (and a job or group write) before it is acknowledged:
+   * `WAIT N` once per batch of concurrent writes. 503 when fewer confirm in time. @default 0
+   */
+  waitReplicas?: number;
+  /** How long the WAIT above may block. @default 1_000 */
+  waitReplicasTimeoutMs?: number;
   /** Receives the startup warnings (weak persistence). @default writes them to stderr */
   warn?: (message: string) => void;
 }
@@ -75,16 +96,21 @@ const SCRIPTS = [APPEND_SCRIPT, READ_SCRIPT, SWEEP_SCRIPT, DELETE_TOPIC_SCRIPT, 
 
 export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
   const keys = keyLayout(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
-  const server = describeRedisUrl(options.url);
+  const server = options.sentinel ? describeSentinels(options.sentinel) : describeRedisUrl(options.url);
   const nodeId = randomBytes(6).toString('base64url');
   const warn = options.warn ?? ((message) => process.stderr.write(`switchboard: warning: ${message}\n`));
   const signal = new AppendedSignal();
   const groupReady = new Set<GroupReadyListener>();
   const settings = {
     url: options.url,
+    sentinel: options.sentinel,
     connectTimeoutMs: options.connectTimeoutMs ?? 2_000,
     commandTimeoutMs: options.commandTimeoutMs ?? 5_000,
   };
+  const replicas = createReplicaBarrier({
+    replicas: options.waitReplicas ?? 0,
+    timeoutMs: options.waitReplicasTimeoutMs ?? 1_000,
+  });
   let redis: Redis | undefined;
   let subscriber: Redis | undefined;
   let wakeUps: WakeUps | undefined;
@@ -96,10 +122,21 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
   };
 
   /** Runs one Redis operation; any failure becomes a 503 saying what did not happen. */
-  const call = async <T>(what: string, operation: (redis: Redis) => Promise<T>): Promise<T> => {
+  const call = async <T>(
+    what: string,
+    operation: (redis: Redis) => Promise<T>,
+    callOptions?: CallOptions,
+  ): Promise<T> => {
     const connection = client();
     try {
-      return await operation(connection);
+      const socket = connection.stream;
+      const result = await operation(connection);
+      if (callOptions?.replicated) {
+        await replicas.wait(connection);
+        // WAIT counts only this socket's writes: one on a reconnected socket proves nothing.
+        if (connection.stream !== socket) throw replicas.unconfirmed('the connection to Redis was replaced');
+      }
+      return result;
     } catch (error) {
       throw redisFailure(server, connection, what, error);
     }
@@ -188,8 +225,8 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
       } catch (error) {
         redis = undefined;
         subscriber = undefined;
-        command.disconnect();
-        listener.disconnect();
+        dropConnection(command);
+        dropConnection(listener);
         throw redisFailure(server, command, 'open the engine', error);
       }
       for (const warning of warnings) warn(warning);
@@ -224,14 +261,23 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
       for (const entry of entries) {
         args.push(entry.event ?? '', entry.data, entry.idempotencyKey ?? '', entry.replyTo ?? '');
       }
-      const reply = await call(
+      return call(
         'store the message (it may or may not be stored: retry with the same idempotency key)',
-        (r) => runScript(r, APPEND_SCRIPT, [k.meta, k.log, k.dedupe, k.dedupeTimes, keys.topics], args),
+        async (r) => {
+          const reply = await runScript(
+            r,
+            APPEND_SCRIPT,
+            [k.meta, k.log, k.dedupe, k.dedupeTimes, keys.topics],
+            args,
+          );
+          const result = toAppendResult(reply as Array<string | number>);
+          // Other nodes hear the script's PUBLISH; this node wakes its own readers at once (even
+          // when the replica WAIT that follows fails: the message is in the log).
+          if (result.outcomes.some((o) => !o.duplicate)) emit(topic, result.last);
+          return result;
+        },
+        { replicated: true },
       );
-      const result = toAppendResult(reply as Array<string | number>);
-      // Other nodes hear the script's PUBLISH; this node wakes its own readers at once.
-      if (result.outcomes.some((o) => !o.duplicate)) emit(topic, result.last);
-      return result;
     },
 
     async read(topic: string, after: number, limit: number): Promise<ReadResult> {

@@ -17,13 +17,14 @@ import type { Redis } from 'ioredis';
 import type { JobCount, JobRecord, JobStatus, JobStatusMessage, JobStore } from '../job-store.js';
 import { JOB_SCRIPTS, JOB_WRITE_SCRIPT } from './job-scripts.js';
 import type { KeyLayout } from './keys.js';
+import type { RedisCall } from './replicas.js';
 import { defineScripts, runScript } from './scripts/define.js';
 
 export interface RedisJobAccess {
   keys: KeyLayout;
   nodeId: string;
   /** Runs one Redis operation, turning failures into 503s (see index.ts). */
-  call<T>(what: string, operation: (redis: Redis) => Promise<T>): Promise<T>;
+  call: RedisCall;
   newEpoch(): string;
   /** Wakes this node's readers of a status topic that grew (other nodes hear the PUBLISH). */
   emitAppended(topic: string, last: number): void;
@@ -91,49 +92,53 @@ export function createRedisJobStore(access: RedisJobAccess): JobStore {
     const queueTopic = submission?.topic ?? `jobs.${job.queue}`;
     const t = keys.topic(status?.topic ?? queueTopic);
     const s = keys.topic(queueTopic);
-    return call(`${mode === 'create' ? 'store' : 'update'} the job`, (r) =>
-      runScript(
-        withJobScripts(r),
-        JOB_WRITE_SCRIPT,
-        [
-          ...[jobKey(job.id), q.idem, leases, finished, q.active, q.queued, queues],
-          ...[t.meta, t.log, t.dedupe, t.dedupeTimes, keys.topics],
-          ...[s.meta, s.log, s.dedupe, s.dedupeTimes],
-          ...[q.counts, countedQueues],
-        ],
-        [
-          mode,
-          job.id,
-          expectedRevision,
-          job.revision,
-          storedFields(job),
-          job.payload,
-          job.idempotencyKey ?? '',
-          job.queue,
-          job.status,
-          job.leaseExpiresAt ?? '',
-          job.finishedAt ?? '',
-          job.offset ?? '',
-          job.createdAt,
-          status ? '1' : '0',
-          status?.topic ?? '',
-          access.newEpoch(),
-          status?.now ?? 0,
-          status?.dedupeWindowMs ?? 0,
-          status?.retention.maxCount ?? 0,
-          keys.appendedChannel,
-          access.nodeId,
-          status?.event ?? '',
-          status?.data ?? '',
-          submission ? '1' : '0',
-          queueTopic,
-          submission?.retention.maxCount ?? 0,
-          submission?.dedupeWindowMs ?? 0,
-          submission?.event ?? '',
-          submission?.data ?? '',
-          access.newEpoch(),
-        ],
-      ),
+    return call(
+      `${mode === 'create' ? 'store' : 'update'} the job`,
+      (r) =>
+        runScript(
+          withJobScripts(r),
+          JOB_WRITE_SCRIPT,
+          [
+            ...[jobKey(job.id), q.idem, leases, finished, q.active, q.queued, queues],
+            ...[t.meta, t.log, t.dedupe, t.dedupeTimes, keys.topics],
+            ...[s.meta, s.log, s.dedupe, s.dedupeTimes],
+            ...[q.counts, countedQueues],
+          ],
+          [
+            mode,
+            job.id,
+            expectedRevision,
+            job.revision,
+            storedFields(job),
+            job.payload,
+            job.idempotencyKey ?? '',
+            job.queue,
+            job.status,
+            job.leaseExpiresAt ?? '',
+            job.finishedAt ?? '',
+            job.offset ?? '',
+            job.createdAt,
+            status ? '1' : '0',
+            status?.topic ?? '',
+            access.newEpoch(),
+            status?.now ?? 0,
+            status?.dedupeWindowMs ?? 0,
+            status?.retention.maxCount ?? 0,
+            keys.appendedChannel,
+            access.nodeId,
+            status?.event ?? '',
+            status?.data ?? '',
+            submission ? '1' : '0',
+            queueTopic,
+            submission?.retention.maxCount ?? 0,
+            submission?.dedupeWindowMs ?? 0,
+            submission?.event ?? '',
+            submission?.data ?? '',
+            access.newEpoch(),
+          ],
+        ),
+      // The job's creation or state change is acknowledged to a client (or a worker).
+      { replicated: true },
     );
   };
 
