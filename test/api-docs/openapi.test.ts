@@ -155,6 +155,35 @@ describe('answers match their documented schemas', () => {
       `${T}/webhooks`,
       await post(`${base}/v1/topics/docs.a/webhooks`, { url: 'not a url' }),
     );
+    // The second wave: delayed delivery, request-reply, presence, Web Push, GraphQL over HTTP.
+    const scheduled = (await check(
+      'post',
+      `${T}/messages`,
+      await post(`${base}/v1/topics/docs.later/messages`, { data: 1, delayMs: 600_000 }),
+    )) as { scheduled: string };
+    await check('get', '/v1/scheduled', await fetch(`${base}/v1/scheduled?topic=docs.later`));
+    await check('get', '/v1/scheduled/{id}', await fetch(`${base}/v1/scheduled/${scheduled.scheduled}`));
+    await check(
+      'delete',
+      '/v1/scheduled/{id}',
+      await fetch(`${base}/v1/scheduled/${scheduled.scheduled}`, { method: 'DELETE' }),
+    );
+    await check(
+      'post',
+      `${T}/requests`,
+      await post(`${base}/v1/topics/docs.rpc/requests?timeout=1`, { data: 1 }),
+    );
+    await check('post', '/v1/replies/{replyTo}', await post(`${base}/v1/replies/_inbox.nobody`, { data: 1 }));
+    await check('get', `${T}/presence`, await fetch(`${base}/v1/topics/docs.a/presence`));
+    await check('get', '/v1/push/vapid-public-key', await fetch(`${base}/v1/push/vapid-public-key`));
+    await check(
+      'post',
+      `${T}/push-subscriptions`,
+      await post(`${base}/v1/topics/docs.a/push-subscriptions`, { subscription: {} }),
+    );
+    await check('get', '/v1/push-subscriptions/{id}', await fetch(`${base}/v1/push-subscriptions/push_none`));
+    await check('post', '/graphql', await post(`${base}/graphql`, { query: '{ topics { topic } }' }));
+    await check('post', '/graphql', await post(`${base}/graphql`, { query: '{ nope ' }));
     await check('get', '/healthz', await fetch(`${base}/healthz`));
     await check('get', '/readyz', await fetch(`${base}/readyz`));
     await check('delete', T, await fetch(`${base}/v1/topics/docs.a`, { method: 'DELETE' }));

@@ -10,6 +10,8 @@ const STATUS_TEXT: Record<number, string> = {
   401: 'no valid token (token mode)',
   403: 'outside the token’s topics, an admin route, a foreign Origin, or a system topic',
   404: 'not found',
+  405: 'method not allowed (a mutation over GET)',
+  406: 'none of the accepted media types can be answered',
   408: 'the request body did not arrive in time',
   409: 'conflict: a stale lease, a second reply, an offset not held',
   413: 'too large: message, batch or body',

@@ -278,6 +278,80 @@ export const OPERATIONS: Operation[] = [
     answers: { 200: sse },
     errors: [400],
   },
+  // GraphQL (docs/graphql.md): the GraphQL-over-HTTP answers are GraphQL's own, not this API's JSON.
+  {
+    method: 'post',
+    path: '/graphql',
+    summary:
+      'GraphQL over HTTP: queries and mutations (application/graphql-response+json or application/json)',
+    tag: 'graphql',
+    body: { schema: 'GraphqlRequest', required: true },
+    answers: {
+      200: { description: 'a GraphQL response (data and/or errors)', schema: 'GraphqlResponse' },
+      400: {
+        description: 'a document or variables error (graphql-response+json)',
+        schema: 'GraphqlResponse',
+      },
+    },
+    errors: [406, 413, 415],
+  },
+  {
+    method: 'get',
+    path: '/graphql',
+    summary:
+      'GraphQL over HTTP for queries (?query=&variables=); browsers get a how-to page; a WebSocket upgrade with the graphql-transport-ws subprotocol here carries subscriptions (graphql-ws)',
+    tag: 'graphql',
+    query: [
+      { name: 'query', description: 'the GraphQL document', schema: { type: 'string' } },
+      { name: 'variables', description: 'JSON object of variables', schema: { type: 'string' } },
+      { name: 'operationName', description: 'which operation to run', schema: { type: 'string' } },
+    ],
+    answers: {
+      200: { description: 'a GraphQL response, or the HTML page', schema: 'GraphqlResponse' },
+      400: { description: 'a document or variables error', schema: 'GraphqlResponse' },
+    },
+    errors: [405, 406],
+  },
+  {
+    method: 'get',
+    path: '/graphql/schema.graphql',
+    summary: 'The schema as SDL',
+    tag: 'graphql',
+    open: true,
+    errors: [],
+    answers: { 200: { description: 'GraphQL SDL', mediaType: 'text/plain' } },
+  },
+  {
+    method: 'get',
+    path: '/graphql/stream',
+    summary: 'GraphQL subscriptions over SSE (graphql-sse distinct-connections mode)',
+    tag: 'graphql',
+    query: [{ name: 'query', description: 'the subscription document', schema: { type: 'string' } }],
+    answers: {
+      200: { description: 'a text/event-stream of next/complete events', mediaType: 'text/event-stream' },
+    },
+    errors: [400],
+  },
+  {
+    method: 'post',
+    path: '/graphql/stream',
+    summary: 'GraphQL subscriptions over SSE (graphql-sse), the document in the body',
+    tag: 'graphql',
+    body: { schema: 'GraphqlRequest', required: true },
+    answers: {
+      200: { description: 'a text/event-stream of next/complete events', mediaType: 'text/event-stream' },
+    },
+    errors: [400, 413, 415],
+  },
+  {
+    method: 'get',
+    path: '/mqtt',
+    summary: 'MQTT 3.1.1 over WebSocket (subprotocol mqtt); see docs/mqtt.md and the AsyncAPI document',
+    tag: 'mqtt',
+    upgrade: true,
+    answers: { 101: { description: 'switching protocols' } },
+    errors: [400],
+  },
   {
     method: 'get',
     path: '/v1/ws',

@@ -314,5 +314,18 @@ export const SCHEMAS: Record<string, Schema> = {
     },
     ['id', 'topic', 'pushService', 'state', 'delivered', 'failed', 'backlog'],
   ),
+  GraphqlRequest: obj(
+    {
+      query: str,
+      variables: { type: ['object', 'null'] },
+      operationName: { type: ['string', 'null'] },
+      extensions: { type: 'object' },
+    },
+    ['query'],
+  ),
+  GraphqlResponse: obj({
+    data: { type: ['object', 'null'] },
+    errors: arrayOf(obj({ message: str, extensions: { type: 'object' } }, ['message'])),
+  }),
   Health: obj({ status: str, engine: str }, ['status']),
 };
