@@ -30,6 +30,7 @@ import { longpollFloorScenario } from './scenarios/longpoll-floor.js';
 import { publishScenario } from './scenarios/publish.js';
 import { pushScenario } from './scenarios/push.js';
 import { redisScenario } from './scenarios/redis.js';
+import { redisReplicationScenario } from './scenarios/redis-replication.js';
 import { requestsScenario } from './scenarios/requests.js';
 import { schedulesScenario } from './scenarios/schedules.js';
 
@@ -51,6 +52,7 @@ const SCENARIOS: Scenario[] = [
   graphqlScenario,
   mqttScenario,
   redisScenario,
+  redisReplicationScenario,
   schedulesScenario,
   requestsScenario,
 ];
