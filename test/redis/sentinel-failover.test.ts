@@ -182,6 +182,27 @@ describe.skipIf(!redisServerAvailable())(
           `subscriber received ${figures.received.length}, resets ${figures.resets}`,
       );
 
+    it('refuses to start, within seconds and clearly, when no sentinel answers', async () => {
+      const started = Date.now();
+      const failure = await createServer({
+        host: '127.0.0.1',
+        port: 0,
+        engine: 'redis',
+        redisSentinels: ['127.0.0.1:1'],
+        redisSentinelName: SENTINEL_MASTER_NAME,
+      }).then(
+        (unexpected) => {
+          server = unexpected;
+          return undefined;
+        },
+        (error: Error) => error,
+      );
+      expect(failure?.message).toMatch(
+        /Redis at sentinels 127\.0\.0\.1:1 \(master "switchboard"\) is not reachable/,
+      );
+      expect(Date.now() - started).toBeLessThan(10_000);
+    }, 15_000);
+
     it('asynchronous replication: service resumes, the subscriber has no gap; reports the loss', async () => {
       const url = await start(0);
       const figures = await failoverUnderLoad(setup!, url);

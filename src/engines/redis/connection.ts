@@ -102,6 +102,19 @@ export function describeSentinels(target: SentinelTarget): string {
   return `sentinels ${target.sentinels.map((s) => `${s.host}:${s.port}`).join(',')} (master "${target.name}")`;
 }
 
+/** `promise`, or an error saying `what` did not finish within `ms`. */
+export async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`could not ${what} within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The URL without its password, for banners and error messages. */
 export function describeRedisUrl(url: string): string {
   try {

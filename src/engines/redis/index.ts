@@ -30,6 +30,7 @@ import {
   dropConnection,
   redisFailure,
   type SentinelTarget,
+  withDeadline,
 } from './connection.js';
 import { createRedisGroupStore, GROUP_SCRIPTS } from './groups.js';
 import { createRedisJobStore } from './jobs.js';
@@ -196,29 +197,35 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
       const command = createConnection({ ...settings, connectionName: `switchboard-${nodeId}` });
       const listener = createConnection({ ...settings, connectionName: `switchboard-${nodeId}-wake` });
       try {
-        await command.connect();
+        // Sentinel mode retries the sentinels forever: at startup, give up instead of hanging.
+        const startup = settings.connectTimeoutMs * 3;
+        await withDeadline(command.connect(), startup, 'connect');
         defineScripts(command, SCRIPTS);
         redis = command;
         subscriber = listener;
-        wakeUps = await subscribeWakeUps({
-          subscriber: listener,
-          channel: keys.appendedChannel,
-          nodeId,
-          deliver: emit,
-          deliverGroup: (topic, group, at) => {
-            for (const notify of groupReady) notify(topic, group, at);
-          },
-          // Missed wake-ups while disconnected: wake every topic once; readers compare with the log.
-          resync: () => {
-            topics().then(
-              (all) => {
-                for (const topic of all) emit(topic.topic, topic.last);
-              },
-              () => {}, // Redis went away again: the next reconnect resyncs
-            );
-          },
-          heartbeatMs: 5_000,
-        });
+        wakeUps = await withDeadline(
+          subscribeWakeUps({
+            subscriber: listener,
+            channel: keys.appendedChannel,
+            nodeId,
+            deliver: emit,
+            deliverGroup: (topic, group, at) => {
+              for (const notify of groupReady) notify(topic, group, at);
+            },
+            // Missed wake-ups while disconnected: wake every topic once; readers compare with the log.
+            resync: () => {
+              topics().then(
+                (all) => {
+                  for (const topic of all) emit(topic.topic, topic.last);
+                },
+                () => {}, // Redis went away again: the next reconnect resyncs
+              );
+            },
+            heartbeatMs: 5_000,
+          }),
+          startup,
+          'subscribe to wake-ups',
+        );
         presence.attach(command);
         await replies.attach(command, listener);
         warnings = await persistenceWarnings(command, server);
