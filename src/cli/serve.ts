@@ -95,7 +95,10 @@ export function registerServe(program: Command): void {
     .option('--vapid-subject <contact>', 'Web Push VAPID contact, a mailto: or https: URL (docs/push.md)')
     .option('--max-message-bytes <n>', `largest message data (default ${DEFAULT_CONFIG.maxMessageBytes})`)
     .option('--max-body-bytes <n>', `largest request body (default ${DEFAULT_CONFIG.maxBodyBytes})`)
-    .option('--mqtt-port <port>', 'serve MQTT over TCP on this port (1883 is usual; 0 = any free port; default off)')
+    .option(
+      '--mqtt-port <port>',
+      'serve MQTT over TCP on this port (1883 is usual; 0 = any free port; default off)',
+    )
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace (default info)')
     .option('--config <file>', 'JSON file with settings (flags and SWITCHBOARD_* env override it)')
     .addHelpText(
@@ -142,7 +145,11 @@ async function serve(flags: RawSettings): Promise<void> {
     [
       `Switchboard listening on ${url}`,
       `  engine: ${config.engine} (${server.hub.engine.location})`,
-      ...(server.mqtt.port === undefined ? [] : [`  mqtt:   mqtt://${config.host}:${server.mqtt.port} (and WebSocket ${url.replace(/^http/, 'ws')}/mqtt)`]),
+      ...(server.mqtt.port === undefined
+        ? []
+        : [
+            `  mqtt:   mqtt://${config.host}:${server.mqtt.port} (and WebSocket ${url.replace(/^http/, 'ws')}/mqtt)`,
+          ]),
       `  auth:   ${config.auth === 'open' ? 'open — anyone who can reach this port can publish and subscribe' : server.app.security.auth.description}`,
       // Generated once per data directory; receivers of job callbacks verify signatures with it.
       ...(server.app.webhooks.callbackSecret.generated

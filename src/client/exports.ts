@@ -1,10 +1,10 @@
 /** The public surface shared by both entries (explicit list, nats `mod.ts` style). */
 export type { ErrorCode } from '../protocol/errors.js';
 export type { FetchAnswer, Message, PublishAnswer } from '../protocol/message.js';
-export type { BackoffOptions } from './backoff.js';
-export { type ClientEvents, type ConnectOptions, type PublishOptions, SwitchboardClient } from './client.js';
-export type { DelayedPublishOptions } from './client.js';
 export type { ScheduledAnswer, ScheduledMessageView } from '../protocol/schedule.js';
+export type { BackoffOptions } from './backoff.js';
+export type { DelayedPublishOptions } from './client.js';
+export { type ClientEvents, type ConnectOptions, type PublishOptions, SwitchboardClient } from './client.js';
 export type { ConnectionState, StateEvent } from './connection.js';
 export {
   ConnectionClosedError,

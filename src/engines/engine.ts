@@ -12,8 +12,8 @@ import type { JobStore } from './job-store.js';
 import type { PushSubscriptionStore } from './push-store.js';
 import type { PresenceStore } from './presence-store.js';
 import type { ReplyStore } from './reply-store.js';
-import type { ScheduleStore } from './schedule-store.js';
 import type { MqttStore } from './mqtt-store.js';
+import type { ScheduleStore } from './schedule-store.js';
 import type { WebhookStore } from './webhook-store.js';
 
 /** A message as stored: `data` is the JSON text exactly as the publisher sent it. */

@@ -93,6 +93,8 @@ export const ROUTE_RULES: Readonly<Record<string, RouteRule>> = {
   // Jobs (docs/jobs.md): submitting publishes to the queue, working on it consumes it (subscribe).
   // Routes named by a job id have no queue in the URL: any valid token here, then the jobs plugin
   // checks the job's queue (subscribe to read or work on it, publish to cancel it).
+  // Any valid token; the answer lists only queues the token may subscribe to.
+  'GET /v1/queues': token,
   'POST /v1/queues/:queue/jobs': { ...publishTopic, name: 'queue' } as RouteRule,
   'POST /v1/queues/:queue/claim': { ...subscribeTopic, name: 'queue' } as RouteRule,
   'GET /v1/jobs/:id': token,

@@ -18,9 +18,9 @@ import { newEpoch } from '../epoch.js';
 import { AppendedSignal } from '../listeners.js';
 import { createMemoryGroupStore } from './groups.js';
 import { createMemoryJobStore } from './jobs.js';
+import { createMemoryMqttStore } from './mqtt.js';
 import { createMemoryScheduleStore } from './schedules.js';
 import { createMemoryPushStore } from './push.js';
-import { createMemoryMqttStore } from './mqtt.js';
 import { createMemoryWebhookStore } from './webhooks.js';
 
 interface MemoryLog {
@@ -121,8 +121,8 @@ export function createMemoryEngine(): Engine {
     ...groupStore,
     ...createMemoryJobStore({ append: appendNow, assertOpen }),
     ...createMemoryWebhookStore(assertOpen),
-    ...createMemoryMqttStore(assertOpen),
     ...createMemoryPushStore(assertOpen),
+    ...createMemoryMqttStore(assertOpen),
     ...createMemoryScheduleStore({ append: appendNow, assertOpen }),
     name: 'memory',
     location: 'in memory (nothing survives a restart)',

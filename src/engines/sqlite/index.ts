@@ -29,8 +29,8 @@ import { createSqliteJobStore } from './jobs.js';
 import { addMessageColumns, type MessageRow, storedMessage } from './message-rows.js';
 import { createSqliteScheduleStore } from './schedules.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
-import { createSqlitePushStore } from './push.js';
 import { createSqliteMqttStore } from './mqtt.js';
+import { createSqlitePushStore } from './push.js';
 import { createSqliteWebhookStore } from './webhooks.js';
 import { createWriteQueue } from './write-queue.js';
 
@@ -84,8 +84,8 @@ export function createSqliteEngine(options: SqliteEngineOptions): SqliteEngine {
     ...groups.store,
     ...createSqliteJobStore(writes),
     ...createSqliteWebhookStore(writes),
-    ...createSqliteMqttStore(writes),
     ...createSqlitePushStore(writes),
+    ...createSqliteMqttStore(writes),
     ...createSqliteScheduleStore(writes),
     name: 'sqlite',
     location: file,

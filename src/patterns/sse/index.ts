@@ -4,6 +4,7 @@
  * reconnect resumes even before the first message), replays from `Last-Event-ID` (which wins) or
  * `after`, then stays live. Without a cursor a topic starts live. Protocol: docs/protocol.md.
  */
+
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { scheduleExpiry } from '../../core/auth.js';

@@ -3,6 +3,7 @@
  * the socket through the turn batcher; the stream tracks each topic's cursor so its event ids let a
  * reconnecting EventSource resume exactly, and closes itself when its send buffer passes the bound.
  */
+
 import type { Socket } from 'node:net';
 import type { Feed, FeedSink, FeedSubscription, GapNotice, ResetNotice } from '../../core/feed.js';
 import type { PresenceIdentity } from '../../core/presence.js';
