@@ -11,8 +11,8 @@ import { Histogram } from '../lib/stats.js';
 import { type Connection, type Sink, UnavailableError } from './connection.js';
 import { openGrpc } from './grpc-client.js';
 import { openLongPoll } from './longpoll-client.js';
-import { openSse } from './sse-client.js';
 import { openMqtt } from './mqtt-client.js';
+import { openSse } from './sse-client.js';
 import { openWs } from './ws-client.js';
 
 const RING = 1 << 16;

@@ -9,10 +9,10 @@
  */
 import type { GroupStore } from './group-store.js';
 import type { JobStore } from './job-store.js';
-import type { PushSubscriptionStore } from './push-store.js';
-import type { PresenceStore } from './presence-store.js';
-import type { ReplyStore } from './reply-store.js';
 import type { MqttStore } from './mqtt-store.js';
+import type { PresenceStore } from './presence-store.js';
+import type { PushSubscriptionStore } from './push-store.js';
+import type { ReplyStore } from './reply-store.js';
 import type { ScheduleStore } from './schedule-store.js';
 import type { WebhookStore } from './webhook-store.js';
 

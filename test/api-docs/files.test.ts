@@ -18,7 +18,10 @@ describe('API description files in docs/', () => {
     it(`${path} equals the served document`, () => {
       const text = `${JSON.stringify(document, null, 2)}\n`;
       if (process.env.UPDATE_API_DOCS === '1') writeFileSync(path, text);
-      expect(readFileSync(path, 'utf8'), `run UPDATE_API_DOCS=1 npx vitest run ${'test/api-docs/files.test.ts'}`).toBe(text);
+      expect(
+        readFileSync(path, 'utf8'),
+        `run UPDATE_API_DOCS=1 npx vitest run ${'test/api-docs/files.test.ts'}`,
+      ).toBe(text);
     });
   }
 });

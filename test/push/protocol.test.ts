@@ -122,7 +122,8 @@ describe('parseClientOp', () => {
       message: `"ack" op expects 'offsets' to be a non-empty array of whole numbers >= 1, but got array`,
     });
     expect(parseClientOp({ op: 'toString', id: 3 })).toMatchObject({
-      message: 'unknown op "toString"; use one of subscribe, unsubscribe, publish, ack, nack, auth, request, respond',
+      message:
+        'unknown op "toString"; use one of subscribe, unsubscribe, publish, ack, nack, auth, request, respond',
     });
     expect(parseClientOp(null)).toMatchObject({ id: null });
   });

@@ -80,7 +80,7 @@ async function failoverUnderLoad(setup: SentinelSetup, url: string): Promise<Fai
       const page = await fetchJson(
         `${url}/v1/topics/${TOPIC}/messages?after=${after}&wait=1${epoch ? `&epoch=${epoch}` : ''}`,
       ).catch(() => undefined);
-      if (!page || page.status !== 200) {
+      if (page?.status !== 200) {
         await sleep(50);
         continue;
       }

@@ -19,8 +19,8 @@ import { AppendedSignal } from '../listeners.js';
 import { createMemoryGroupStore } from './groups.js';
 import { createMemoryJobStore } from './jobs.js';
 import { createMemoryMqttStore } from './mqtt.js';
-import { createMemoryScheduleStore } from './schedules.js';
 import { createMemoryPushStore } from './push.js';
+import { createMemoryScheduleStore } from './schedules.js';
 import { createMemoryWebhookStore } from './webhooks.js';
 
 interface MemoryLog {

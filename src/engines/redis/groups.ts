@@ -1,15 +1,3 @@
-/**
- * Consumer groups on Redis: each GroupStore method is one Lua script (scripts/claim.ts,
- * scripts/settle.ts, scripts/group-admin.ts) with the semantics of the shared group-logic.ts, so
- * all nodes hand out each message to one member at a time and agree on leases and cursors.
- *
- * Why not Redis's own XREADGROUP/XACK: the contract needs what a stream's pending list lacks — a
- * due time per entry (nack with delay, release on disconnect), "released" entries without a
- * holder, the last error for the dead-letter record, and a reset when the log's epoch changes.
- * Those would need side structures anyway; keeping the whole state in plain hashes and sorted sets
- * keeps one representation and the exact behaviour of the memory and SQLite engines.
- */
-import type { Redis } from 'ioredis';
 import type { StoredMessage } from '../engine.js';
 import {
   type ClaimResult,

@@ -18,7 +18,6 @@ import type {
   Engine,
   LogState,
   ReadResult,
-  StoredMessage,
   SweepRequest,
   TopicSummary,
 } from '../engine.js';
@@ -27,10 +26,10 @@ import { AppendedSignal } from '../listeners.js';
 import { createSqliteGroupStore } from './groups.js';
 import { createSqliteJobStore } from './jobs.js';
 import { addMessageColumns, type MessageRow, storedMessage } from './message-rows.js';
-import { createSqliteScheduleStore } from './schedules.js';
-import { SCHEMA, SCHEMA_VERSION } from './schema.js';
 import { createSqliteMqttStore } from './mqtt.js';
 import { createSqlitePushStore } from './push.js';
+import { createSqliteScheduleStore } from './schedules.js';
+import { SCHEMA, SCHEMA_VERSION } from './schema.js';
 import { createSqliteWebhookStore } from './webhooks.js';
 import { createWriteQueue } from './write-queue.js';
 

@@ -12,9 +12,9 @@ import type { Principal } from '../../core/auth.js';
 import type { Hub } from '../../core/hub.js';
 import { type ErrorCode, isSwitchboardError } from '../../protocol/errors.js';
 import { CloseCode } from '../../protocol/ws.js';
-import { refuseUpgrade, type UpgradeRouter } from '../shared/upgrade-router.js';
 import { DeliveryCounter } from '../shared/delivery-counter.js';
 import { TurnBatcher } from '../shared/turn-batcher.js';
+import { refuseUpgrade, type UpgradeRouter } from '../shared/upgrade-router.js';
 import { WsConnection, type WsConnectionLimits } from './connection.js';
 import { createOpHandlers, type OpHandlerOptions, type OpHandlers } from './ops.js';
 import type { WsSecurity } from './session.js';
@@ -54,10 +54,7 @@ export interface WebSocketEndpoint {
 
 const SHUTDOWN_REASON = 'server restarting; reconnect in a moment and resume from your last offsets';
 
-export function registerWebSocket(
-  hub: Hub,
-  options: WebSocketOptions,
-): WebSocketEndpoint {
+export function registerWebSocket(hub: Hub, options: WebSocketOptions): WebSocketEndpoint {
   const handlers: OpHandlers = { ...createOpHandlers(hub, options), ...options.handlers };
   const { security } = options;
   const batcher = new TurnBatcher();
