@@ -8,19 +8,22 @@ import uPlot from 'uplot';
 import { byId, el, storedToken } from './dom.js';
 import type { connect as Connect, SwitchboardClient, TransportName } from './sdk.js';
 
-const TRANSPORTS: TransportName[] = ['websocket', 'sse', 'longpoll', 'poll'];
-const LABELS: Record<TransportName, string> = {
+/** The SDK's four transports, then the GraphQL door (a graphql-ws subscription, spoken here directly). */
+type Lane = TransportName | 'graphql';
+const TRANSPORTS: Lane[] = ['websocket', 'sse', 'longpoll', 'poll', 'graphql'];
+const LABELS: Record<Lane, string> = {
   websocket: 'WebSocket',
   sse: 'Server-Sent Events',
   longpoll: 'Long polling',
   poll: 'Short polling (1 s)',
+  graphql: 'GraphQL (graphql-ws)',
 };
-const COLORS = ['#2563eb', '#16a34a', '#d97706', '#dc2626'];
+const COLORS = ['#2563eb', '#16a34a', '#d97706', '#dc2626', '#7c3aed'];
 const PUBLISH_EVERY_MS = 500;
 const POINTS = 120;
 
-interface Lane {
-  client: SwitchboardClient;
+interface LaneState {
+  close(): void;
   latencies: number[];
   row: HTMLTableRowElement;
   state: string;
@@ -63,23 +66,32 @@ function run(connect: typeof Connect, topic: string): () => void {
 
   const publisher = connect(location.origin, { token });
   const lanes = TRANSPORTS.map((transport, index) => {
-    const client = connect(location.origin, { token, transports: transport, pollIntervalMs: 1_000 });
-    const lane: Lane = { client, latencies: [], row: el('tr'), state: 'connecting' };
-    client.on('state', (event) => {
-      lane.state = event.state;
+    const lane: LaneState = { close: () => {}, latencies: [], row: el('tr'), state: 'connecting' };
+    const onState = (state: string): void => {
+      lane.state = state;
       render(lane, transport);
-    });
-    client.subscribe<{ sentAt: number; seq: number }>(topic, {
-      onMessage: (message) => {
-        const latency = Date.now() - message.data.sentAt;
-        lane.latencies.push(latency);
-        if (lane.latencies.length > 1_000) lane.latencies.shift();
-        const column = columnOf.get(message.data.seq);
-        if (column !== undefined) columns[index + 1]![column] = latency;
-        render(lane, transport);
-        scheduleRedraw();
-      },
-    });
+    };
+    const onData = (data: Sample): void => {
+      const latency = Date.now() - data.sentAt;
+      lane.latencies.push(latency);
+      if (lane.latencies.length > 1_000) lane.latencies.shift();
+      const column = columnOf.get(data.seq);
+      if (column !== undefined) columns[index + 1]![column] = latency;
+      render(lane, transport);
+      scheduleRedraw();
+    };
+    if (transport === 'graphql') {
+      lane.close = graphqlLane(topic, token, onData, onState);
+    } else {
+      const client: SwitchboardClient = connect(location.origin, {
+        token,
+        transports: transport,
+        pollIntervalMs: 1_000,
+      });
+      client.on('state', (event) => onState(event.state));
+      client.subscribe<Sample>(topic, { onMessage: (message) => onData(message.data) });
+      lane.close = () => client.close();
+    }
     return lane;
   });
   byId('pattern-stats')
@@ -107,12 +119,54 @@ function run(connect: typeof Connect, topic: string): () => void {
   return () => {
     clearInterval(timer);
     publisher.close();
-    for (const lane of lanes) lane.client.close();
+    for (const lane of lanes) lane.close();
     chart.destroy();
   };
 }
 
-function render(lane: Lane, transport: TransportName): void {
+interface Sample {
+  sentAt: number;
+  seq: number;
+}
+
+/**
+ * A GraphQL subscription over the graphql-transport-ws protocol (the graphql-ws library's), spoken
+ * with the browser's own WebSocket: connection_init (with the token), subscribe, then `next`
+ * messages. Returns the function that closes it.
+ */
+function graphqlLane(
+  topic: string,
+  token: string | undefined,
+  onData: (data: Sample) => void,
+  onState: (state: string) => void,
+): () => void {
+  const query =
+    'subscription ($topic: String!) { messages(topic: $topic) { ... on Message { offset data } } }';
+  const socket = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+  socket.onopen = () =>
+    socket.send(JSON.stringify({ type: 'connection_init', payload: token === undefined ? {} : { token } }));
+  socket.onmessage = (event: MessageEvent<string>) => {
+    const message = JSON.parse(event.data) as {
+      type: string;
+      payload?: { data?: { messages?: { data?: Sample } } };
+    };
+    if (message.type === 'connection_ack') {
+      onState('open');
+      socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables: { topic } } }));
+    } else if (message.type === 'next') {
+      const data = message.payload?.data?.messages?.data;
+      if (data !== undefined) onData(data);
+    } else if (message.type === 'ping') {
+      socket.send(JSON.stringify({ type: 'pong' }));
+    } else if (message.type === 'error') {
+      onState('refused');
+    }
+  };
+  socket.onclose = (event) => onState(`closed (${event.code})`);
+  return () => socket.close(1000);
+}
+
+function render(lane: LaneState, transport: Lane): void {
   const sorted = [...lane.latencies].sort((a, b) => a - b);
   const at = (q: number): string =>
     sorted.length === 0 ? '–' : String(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);

@@ -198,6 +198,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
         const closed = app.close(); // stops accepting connections
         await gate.settled(5_000); // in-flight publishes finish and are answered
         app.server.closeAllConnections();
+        grpc.dropPendingConnections(); // and sockets still in (or arriving at) the HTTP/2 preface check
         await closed;
         await hub.close(); // flushes and closes the store
       })();

@@ -17,6 +17,8 @@ import type { SecurityContext } from './security.js';
 export interface GrpcAttachment {
   /** Ends gRPC streams with a resume hint and closes the HTTP/2 connections. */
   close(): Promise<void>;
+  /** After the HTTP server stopped serving: no connection waits in (or enters) the preface check. */
+  dropPendingConnections(): void;
 }
 
 export function attachGrpc(
@@ -56,6 +58,9 @@ export function attachGrpc(
     async close() {
       router.destroyPending();
       await door.close();
+    },
+    dropPendingConnections() {
+      router.close();
     },
   };
 }

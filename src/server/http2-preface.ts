@@ -29,6 +29,12 @@ export interface PrefaceRouter {
   readonly sniffing: number;
   /** Destroys connections still being looked at (shutdown). */
   destroyPending(): void;
+  /**
+   * Shutdown, once the HTTP server stopped serving: destroys connections still being looked at and
+   * every connection that still arrives. A sniffed socket handed to HTTP/1 after Node's
+   * `closeAllConnections()` would otherwise keep `server.close()` waiting for its headers timeout.
+   */
+  close(): void;
 }
 
 export function routeHttp2Preface(server: Server, options: PrefaceRouterOptions): PrefaceRouter {
@@ -36,8 +42,13 @@ export function routeHttp2Preface(server: Server, options: PrefaceRouterOptions)
   if (!http1) throw new Error('routeHttp2Preface: the HTTP server has no Node connectionListener to defer');
   server.removeListener('connection', http1 as (socket: Socket) => void);
   const pending = new Set<Socket>();
+  let closed = false;
 
   server.prependListener('connection', (socket: Socket) => {
+    if (closed) {
+      socket.destroy();
+      return;
+    }
     let seen: Buffer = Buffer.alloc(0);
     pending.add(socket);
     const decide = (http2: boolean): void => {
@@ -47,6 +58,10 @@ export function routeHttp2Preface(server: Server, options: PrefaceRouterOptions)
       socket.off('error', onError);
       socket.off('end', onEnd);
       pending.delete(socket);
+      if (closed) {
+        socket.destroy();
+        return;
+      }
       if (seen.length > 0) socket.unshift(seen);
       if (http2) options.onHttp2(socket);
       else (http1 as (this: Server, socket: Socket) => void).call(server, socket);
@@ -91,6 +106,10 @@ export function routeHttp2Preface(server: Server, options: PrefaceRouterOptions)
     destroyPending() {
       for (const socket of pending) socket.destroy();
       pending.clear();
+    },
+    close() {
+      closed = true;
+      this.destroyPending();
     },
   };
 }
