@@ -6,19 +6,21 @@
  */
 import uPlot from 'uplot';
 import { byId, el, storedToken } from './dom.js';
+import { mqttLane } from './mqtt-lane.js';
 import type { connect as Connect, SwitchboardClient, TransportName } from './sdk.js';
 
 /** The SDK's four transports, then the GraphQL door (a graphql-ws subscription, spoken here directly). */
-type Lane = TransportName | 'graphql';
-const TRANSPORTS: Lane[] = ['websocket', 'sse', 'longpoll', 'poll', 'graphql'];
+type Lane = TransportName | 'graphql' | 'mqtt';
+const TRANSPORTS: Lane[] = ['websocket', 'sse', 'longpoll', 'poll', 'graphql', 'mqtt'];
 const LABELS: Record<Lane, string> = {
   websocket: 'WebSocket',
   sse: 'Server-Sent Events',
   longpoll: 'Long polling',
   poll: 'Short polling (1 s)',
   graphql: 'GraphQL (graphql-ws)',
+  mqtt: 'MQTT (over WebSocket)',
 };
-const COLORS = ['#2563eb', '#16a34a', '#d97706', '#dc2626', '#7c3aed'];
+const COLORS = ['#2563eb', '#16a34a', '#d97706', '#dc2626', '#7c3aed', '#0891b2'];
 const PUBLISH_EVERY_MS = 500;
 const POINTS = 120;
 
@@ -82,6 +84,8 @@ function run(connect: typeof Connect, topic: string): () => void {
     };
     if (transport === 'graphql') {
       lane.close = graphqlLane(topic, token, onData, onState);
+    } else if (transport === 'mqtt') {
+      lane.close = mqttLane(topic, token, (data) => onData(data as Sample), onState);
     } else {
       const client: SwitchboardClient = connect(location.origin, {
         token,

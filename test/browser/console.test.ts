@@ -1,7 +1,7 @@
 /**
  * The web console (`GET /`) in real headless Chromium: it loads (no script errors, CSP intact),
  * lists topics, shows a topic's messages live, publishes from its form, and the patterns view
- * measures the four SDK transports and the GraphQL door side by side. Queried by role and label, as a person would find them.
+ * measures the four SDK transports and the GraphQL and MQTT doors side by side. Queried by role and label, as a person would find them.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -54,7 +54,7 @@ describe.skipIf(!chromiumAvailable())('web console in Chromium', () => {
     expect(problems).toEqual([]);
   });
 
-  test('the patterns view receives through the four transports and GraphQL and plots their latency', async () => {
+  test('the patterns view receives through the four transports, GraphQL and MQTT and plots their latency', async () => {
     // Keyboard only: arrow keys move between tabs (left from the first wraps to the last).
     await page.getByRole('tab', { name: 'Topics' }).focus();
     await page.keyboard.press('ArrowRight');
@@ -65,7 +65,7 @@ describe.skipIf(!chromiumAvailable())('web console in Chromium', () => {
     await page.getByLabel('Topic', { exact: true }).last().fill(uniqueTopic('patterns'));
     await page.getByRole('button', { name: 'Start' }).click();
     const rows = page.locator('#pattern-stats tbody tr');
-    await expect.poll(() => rows.count()).toBe(5);
+    await expect.poll(() => rows.count()).toBe(6);
     // Every transport, short polling included (1 s period), has received at least two messages.
     await expect
       .poll(
@@ -82,6 +82,7 @@ describe.skipIf(!chromiumAvailable())('web console in Chromium', () => {
       'Long polling',
       'Short polling (1 s)',
       'GraphQL (graphql-ws)',
+      'MQTT (over WebSocket)',
     ]);
     expect(await page.locator('#chart canvas').count()).toBe(1);
     await page.getByRole('button', { name: 'Stop' }).click();
