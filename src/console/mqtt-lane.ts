@@ -47,7 +47,10 @@ export function mqttLane(
   const handle = (type: number, body: Uint8Array): void => {
     if (type >> 4 === 2) {
       // CONNACK: return code 0 is accepted.
-      if (body[1] !== 0) return onState(`refused (${body[1]})`);
+      if (body[1] !== 0) {
+        onState(`refused (${body[1]})`);
+        return;
+      }
       onState('open');
       socket.send(packet(0x82, [0, 1, ...mqttString(topic.replaceAll('.', '/')), 0]));
     } else if (type >> 4 === 3) {
