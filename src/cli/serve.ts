@@ -21,6 +21,10 @@ export function registerServe(program: Command): void {
     )
     .option('--redis-sentinel-name <name>', 'the master name the sentinels monitor (with --redis-sentinels)')
     .option(
+      '--redis-cluster <list>',
+      'Redis Cluster seed nodes host:port,host:port; implies --engine redis (docs/scaling.md)',
+    )
+    .option(
       '--redis-wait-replicas <n>',
       'Redis replicas that must confirm a write (WAIT) before it is acknowledged (default 0)',
     )

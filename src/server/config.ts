@@ -24,6 +24,8 @@ export interface ServerConfig {
   redisSentinels: string[];
   /** The master name the sentinels monitor; required with redisSentinels. */
   redisSentinelName: string | undefined;
+  /** Seed nodes (`host:port`) of a Redis Cluster; implies engine redis (docs/scaling.md#cluster). */
+  redisCluster: string[];
   /** Replicas that must confirm a write (Redis WAIT) before it is acknowledged; 0 = off. @default 0 */
   redisWaitReplicas: number;
   auth: AuthMode;
@@ -142,6 +144,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   redisUrl: 'redis://127.0.0.1:6379',
   redisSentinels: [],
   redisSentinelName: undefined,
+  redisCluster: [],
   redisWaitReplicas: 0,
   auth: 'open',
   jwtSecret: undefined,
@@ -208,6 +211,7 @@ const ENV_NAMES: Array<[keyof ServerConfig | 'config', string]> = [
   ['redisUrl', 'SWITCHBOARD_REDIS_URL'],
   ['redisSentinels', 'SWITCHBOARD_REDIS_SENTINELS'],
   ['redisSentinelName', 'SWITCHBOARD_REDIS_SENTINEL_NAME'],
+  ['redisCluster', 'SWITCHBOARD_REDIS_CLUSTER'],
   ['redisWaitReplicas', 'SWITCHBOARD_REDIS_WAIT_REPLICAS'],
   ['auth', 'SWITCHBOARD_AUTH'],
   ['jwtSecret', 'SWITCHBOARD_JWT_SECRET'],
@@ -304,7 +308,8 @@ function applySetting(config: ServerConfig, key: keyof ServerConfig, value: stri
     key === 'allowedOrigins' ||
     key === 'allowedHosts' ||
     key === 'presenceEvents' ||
-    key === 'redisSentinels'
+    key === 'redisSentinels' ||
+    key === 'redisCluster'
   ) {
     target[key] = String(value)
       .split(',')

@@ -4,12 +4,18 @@ import { createRedisEngine } from '../engines/redis/index.js';
 import { createSqliteEngine } from '../engines/sqlite/index.js';
 import type { ServerConfig } from './config.js';
 import { ConfigError } from './config.js';
-import { sentinelTarget } from './redis-topology.js';
+import { clusterTarget, sentinelTarget } from './redis-topology.js';
 
 export function createEngine(
   config: Pick<
     ServerConfig,
-    'engine' | 'dataDir' | 'redisUrl' | 'redisSentinels' | 'redisSentinelName' | 'redisWaitReplicas'
+    | 'engine'
+    | 'dataDir'
+    | 'redisUrl'
+    | 'redisSentinels'
+    | 'redisSentinelName'
+    | 'redisWaitReplicas'
+    | 'redisCluster'
   >,
 ): Engine {
   switch (config.engine) {
@@ -28,6 +34,7 @@ export function createEngine(
       return createRedisEngine({
         url: config.redisUrl,
         sentinel: sentinelTarget(config),
+        cluster: clusterTarget(config),
         waitReplicas: config.redisWaitReplicas,
       });
   }

@@ -9,6 +9,7 @@ import type { Engine } from '../../src/engines/engine.js';
 import { createMemoryEngine } from '../../src/engines/memory/index.js';
 import { createRedisEngine } from '../../src/engines/redis/index.js';
 import { createSqliteEngine } from '../../src/engines/sqlite/index.js';
+import { type RedisCluster, redisClusterAvailable, startRedisCluster } from './redis-cluster.js';
 import { redisServerAvailable, sharedRedisServer } from './redis-server.js';
 
 export interface EngineFixture {
@@ -59,4 +60,53 @@ function redisFixture(): EngineFixture {
     // The server and its directory go away when the test process exits.
     cleanup: () => {},
   };
+}
+
+let clusterFixtures = 0;
+let sharedCluster: Promise<RedisCluster> | undefined;
+
+/**
+ * The same engine on a real Redis Cluster (3 masters + 3 replicas, started once per test file on
+ * first use and killed when the process exits). Suites opt in with ENGINE_FIXTURES_WITH_CLUSTER: a
+ * cluster costs six redis-servers, so only the suites that prove slot-safety run on it.
+ */
+function redisClusterFixture(): EngineFixture {
+  sharedCluster ??= startRedisCluster().then((cluster) => {
+    process.once('exit', () => {
+      for (const node of cluster.nodes) if (node.alive()) node.process.kill('SIGKILL');
+    });
+    return cluster;
+  });
+  const keyPrefix = `test${++clusterFixtures}-${process.pid}`;
+  return {
+    name: 'redis-cluster',
+    create: () => {
+      // The seeds are only known once the cluster is up; the engine reads them when it opens.
+      const nodes: Array<{ host: string; port: number }> = [];
+      const engine = createRedisEngine({ url: 'redis://', keyPrefix, cluster: { nodes } });
+      const open = engine.open;
+      engine.open = async () => {
+        const cluster = await (sharedCluster as Promise<RedisCluster>);
+        if (nodes.length === 0) {
+          for (const seed of cluster.seeds)
+            nodes.push({ host: '127.0.0.1', port: Number(seed.split(':')[1]) });
+        }
+        await open();
+      };
+      return engine;
+    },
+    cleanup: () => {},
+  };
+}
+
+/** ENGINE_FIXTURES plus Redis Cluster (when redis-server and redis-cli are there). */
+export const ENGINE_FIXTURES_WITH_CLUSTER: Array<{ name: string; fixture: () => EngineFixture }> = [
+  ...ENGINE_FIXTURES,
+  ...(redisClusterAvailable() ? [{ name: 'redis-cluster', fixture: redisClusterFixture }] : []),
+];
+
+if (!redisClusterAvailable()) {
+  console.warn(
+    '\n*** redis-server or redis-cli is not installed: the Redis Cluster suites are SKIPPED (apt-get install redis-server) ***\n',
+  );
 }

@@ -2,7 +2,7 @@
  * How the Redis engine talks to Redis: connections that fail fast instead of queueing, and errors
  * translated into the contract's `unavailable` with a message that says what happened.
  */
-import { Redis, type RedisOptions, ReplyError } from 'ioredis';
+import { Cluster, type ClusterOptions, Redis, type RedisOptions, ReplyError } from 'ioredis';
 import { SwitchboardError, unavailable } from '../../protocol/errors.js';
 
 /** Where the Redis master is found by Sentinel: `--redis-sentinels h:p,… --redis-sentinel-name NAME`. */
@@ -12,11 +12,30 @@ export interface SentinelTarget {
   name: string;
 }
 
+/**
+ * What the stores talk to: one Redis (plain or found through Sentinel) or a Redis Cluster. Both
+ * run the same commands and scripts; a Cluster routes each by its first key's slot, so every
+ * script's keys must share a hash tag (keys.ts) and a batch over many topics is `Promise.all` of
+ * single commands (auto-pipelined per shard) rather than one `pipeline()`, which a Cluster refuses
+ * across slots.
+ */
+export type RedisClient = Redis | Cluster;
+
+/** Seed nodes of a Redis Cluster: `--redis-cluster h1:p1,h2:p2,…`. */
+export interface ClusterTarget {
+  nodes: Array<{ host: string; port: number }>;
+}
+
 export interface ConnectionSettings {
-  /** The Redis URL; with `sentinel`, only its password, user, database and `rediss://` are used. */
+  /**
+   * The Redis URL; with `sentinel` or `cluster`, only its password, user, database and `rediss://`
+   * are used.
+   */
   url: string;
   /** When set, every connection asks these sentinels for the current master (ioredis's Sentinel support). */
   sentinel?: SentinelTarget | undefined;
+  /** When set, connect to this Redis Cluster (ioredis's Cluster) instead of one Redis. */
+  cluster?: ClusterTarget | undefined;
   /** Give up a connection attempt after this long. */
   connectTimeoutMs: number;
   /** Fail a command that got no reply within this long (a hung or partitioned Redis). */
@@ -25,8 +44,14 @@ export interface ConnectionSettings {
   connectionName: string;
 }
 
-export function createConnection(settings: ConnectionSettings): Redis {
-  const options: RedisOptions = {
+export function createConnection(settings: ConnectionSettings): RedisClient {
+  return settings.cluster
+    ? createClusterConnection(settings, settings.cluster)
+    : createServerConnection(settings);
+}
+
+function serverOptions(settings: ConnectionSettings): RedisOptions {
+  return {
     lazyConnect: true,
     // While disconnected, commands fail at once: a publish answers 503 instead of waiting for a
     // Redis that may never come back, and nothing is acknowledged that Redis did not store.
@@ -42,12 +67,58 @@ export function createConnection(settings: ConnectionSettings): Redis {
     connectionName: settings.connectionName,
     keepAlive: 10_000,
   };
+}
+
+function createServerConnection(settings: ConnectionSettings): Redis {
+  const options = serverOptions(settings);
   const connection = settings.sentinel
     ? new Redis({
         ...options,
         ...sentinelOptions(settings.url, settings.sentinel, settings.connectTimeoutMs),
       })
     : new Redis(settings.url, options);
+  keepRetrying(connection);
+  return connection;
+}
+
+/**
+ * ioredis's Cluster: it learns the slot map from the seeds (CLUSTER SLOTS), sends each command to
+ * the master of its key's slot, follows MOVED and ASK redirections (a slot migration), and waits
+ * and retries on CLUSTERDOWN and TRYAGAIN — safe, since Redis executed nothing in those cases. A
+ * command whose node connection drops fails (never re-sent, as for one Redis), and while the
+ * cluster is unreachable commands fail at once (no offline queue): publishes answer 503.
+ */
+function createClusterConnection(settings: ConnectionSettings, target: ClusterTarget): Cluster {
+  const parsed = new URL(settings.url);
+  const { lazyConnect: _lazy, retryStrategy: _retry, ...perNode } = serverOptions(settings);
+  const options: ClusterOptions = {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    // Batches over many topics (listing, sweeps) are Promise.all of single commands: grouped into
+    // one pipeline per shard by ioredis.
+    enableAutoPipelining: true,
+    scaleReads: 'master',
+    clusterRetryStrategy: (attempt) => Math.min(50 * attempt, 1_000),
+    // A failover or a migration takes a few seconds; retry redirections and CLUSTERDOWN within that.
+    maxRedirections: 16,
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 200,
+    retryDelayOnTryAgain: 100,
+    slotsRefreshTimeout: settings.connectTimeoutMs,
+    slotsRefreshInterval: 5_000,
+    redisOptions: {
+      ...perNode,
+      username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+      password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+      ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+    },
+  };
+  const connection = new Cluster(target.nodes, options);
+  keepRetrying(connection);
+  return connection;
+}
+
+function keepRetrying(connection: RedisClient): void {
   // ioredis prints unhandled 'error' events; failures surface through commands and ping instead.
   connection.on('error', () => {});
   // ioredis gives up for good ("end") when a connect attempt is cut short (in Sentinel mode: while
@@ -58,14 +129,18 @@ export function createConnection(settings: ConnectionSettings): Redis {
       if (!closedByUs.has(connection) && connection.status === 'end') connection.connect().catch(() => {});
     }, 500).unref();
   });
-  return connection;
+}
+
+/** `host:port,host:port` as given by --redis-cluster, for banners and error messages. */
+export function describeCluster(target: ClusterTarget): string {
+  return `Redis Cluster ${target.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
 }
 
 /** Connections closed on purpose (closeConnection, dropConnection): never reconnected. */
-const closedByUs = new WeakSet<Redis>();
+const closedByUs = new WeakSet<RedisClient>();
 
 /** Drops a connection at once, for good (a failed open). */
-export function dropConnection(connection: Redis): void {
+export function dropConnection(connection: RedisClient): void {
   closedByUs.add(connection);
   connection.disconnect();
 }
@@ -127,7 +202,7 @@ export function describeRedisUrl(url: string): string {
 }
 
 /** Closes a connection politely (QUIT waits for replies in flight), or at once when it is down. */
-export async function closeConnection(connection: Redis): Promise<void> {
+export async function closeConnection(connection: RedisClient): Promise<void> {
   closedByUs.add(connection);
   if (connection.status === 'end') return;
   try {
@@ -141,7 +216,7 @@ export async function closeConnection(connection: Redis): Promise<void> {
  * Any failure becomes a 503 `unavailable` that says whether Redis refused (it answered with an
  * error) or could not be reached, and what that means for the caller.
  */
-export function redisFailure(location: string, connection: Redis, what: string, error: unknown): Error {
+export function redisFailure(location: string, connection: RedisClient, what: string, error: unknown): Error {
   if (error instanceof SwitchboardError) return error;
   if (error instanceof ReplyError) {
     return unavailable(`Redis at ${location} refused to ${what}: ${(error as Error).message}`, error);

@@ -7,11 +7,12 @@ import {
   type SettleRejection,
   type SettleResult,
 } from '../group-store.js';
+import type { TopicDirectory } from './directory.js';
 import type { KeyLayout } from './keys.js';
 import { type StreamEntry, toMessages } from './messages.js';
 import type { RedisCall } from './replicas.js';
 import { CLAIM_SCRIPT } from './scripts/claim.js';
-import { queueScript, runScript } from './scripts/define.js';
+import { runScript } from './scripts/define.js';
 import {
   DELETE_GROUP_SCRIPT,
   ENSURE_GROUP_SCRIPT,
@@ -34,6 +35,8 @@ export interface RedisGroupAccess {
   nodeId: string;
   /** Runs one Redis operation, turning failures into 503s (see index.ts). */
   call: RedisCall;
+  /** Lists a dead-letter topic before a claim may create it. */
+  directory: TopicDirectory;
   newEpoch(): string;
   /** Wakes this node's readers of a dead-letter topic that grew (other nodes hear the PUBLISH). */
   emitAppended(topic: string, last: number): void;
@@ -165,20 +168,12 @@ export function createRedisGroupStore(access: RedisGroupAccess): GroupStore {
       const k = keys.topic(topic);
       // Without a dead letter the script still takes 12 keys: the topic's own, unused.
       const dl = deadLetter ? keys.topic(deadLetter.topic) : k;
-      const reply = (await call('claim messages', (r) =>
-        runScript(
+      const reply = (await call('claim messages', async (r) => {
+        if (deadLetter) await access.directory.ensure(r, deadLetter.topic);
+        return runScript(
           r,
           CLAIM_SCRIPT,
-          [
-            ...groupKeys(topic, group),
-            k.meta,
-            k.log,
-            dl.meta,
-            dl.log,
-            dl.dedupe,
-            dl.dedupeTimes,
-            keys.topics,
-          ],
+          [...groupKeys(topic, group), k.meta, k.log, dl.meta, dl.log, dl.dedupe, dl.dedupeTimes],
           [
             member,
             request.recordMember ? '1' : '0',
@@ -196,8 +191,8 @@ export function createRedisGroupStore(access: RedisGroupAccess): GroupStore {
             JSON.stringify(topic),
             JSON.stringify(group),
           ],
-        ),
-      )) as ClaimReply | null;
+        );
+      })) as ClaimReply | null;
       if (reply === null) return null;
       const [last, nextDueAt, dlLast, deadLettered, delivered] = reply;
       if (deadLetter && dlLast !== '') access.emitAppended(deadLetter.topic, Number(dlLast));
@@ -245,21 +240,20 @@ export function createRedisGroupStore(access: RedisGroupAccess): GroupStore {
       return call('list groups', async (r) => {
         const names = (await r.smembers(keys.groupNames(topic))).sort();
         if (names.length === 0) return [];
-        const pipeline = r.pipeline();
-        for (const group of names) {
-          queueScript(
-            pipeline,
-            GROUP_STATE_SCRIPT,
-            [...groupKeys(topic, group), keys.topic(topic).meta],
-            [now, now - FORGET_MEMBERS_AFTER_MS],
-          );
-        }
-        const replies = (await pipeline.exec()) ?? [];
+        const replies = await Promise.all(
+          names.map((group) =>
+            runScript(
+              r,
+              GROUP_STATE_SCRIPT,
+              [...groupKeys(topic, group), keys.topic(topic).meta],
+              [now, now - FORGET_MEMBERS_AFTER_MS],
+            ),
+          ),
+        );
         const states: GroupState[] = [];
         names.forEach((group, i) => {
-          const [error, reply] = replies[i] ?? [new Error('no reply')];
-          if (error) throw error;
-          if (reply !== null) states.push(toGroupState(topic, group, reply as StateReply));
+          const reply = replies[i] as StateReply | null;
+          if (reply !== null) states.push(toGroupState(topic, group, reply));
         });
         return states;
       });

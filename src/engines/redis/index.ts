@@ -8,7 +8,6 @@
  * Redis's AOF settings, which `open()` checks and warns about (see persistence.ts, docs/scaling.md).
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { unavailable } from '../../protocol/errors.js';
 import type {
   AppendedListener,
@@ -23,15 +22,19 @@ import type {
 import { newEpoch } from '../epoch.js';
 import { AppendedSignal } from '../listeners.js';
 import {
+  type ClusterTarget,
   closeConnection,
   createConnection,
+  describeCluster,
   describeRedisUrl,
   describeSentinels,
   dropConnection,
+  type RedisClient,
   redisFailure,
   type SentinelTarget,
   withDeadline,
 } from './connection.js';
+import { createTopicDirectory } from './directory.js';
 import { createRedisGroupStore, GROUP_SCRIPTS } from './groups.js';
 import { createRedisJobStore } from './jobs.js';
 import { DEFAULT_KEY_PREFIX, keyLayout } from './keys.js';
@@ -44,7 +47,7 @@ import { type CallOptions, createReplicaBarrier } from './replicas.js';
 import { createRedisReplyStore } from './replies.js';
 import { createRedisScheduleStore } from './schedules.js';
 import { APPEND_SCRIPT } from './scripts/append.js';
-import { defineScripts, queueScript, runScript } from './scripts/define.js';
+import { defineScripts, runScript } from './scripts/define.js';
 import { DELETE_TOPIC_SCRIPT } from './scripts/delete-topic.js';
 import { READ_SCRIPT } from './scripts/read.js';
 import { SWEEP_SCRIPT } from './scripts/sweep.js';
@@ -65,6 +68,11 @@ export interface RedisEngineOptions {
    * `url`'s host; `url` then only supplies the password, database and TLS.
    */
   sentinel?: SentinelTarget;
+  /**
+   * Use a Redis Cluster (`--redis-cluster h:p,…`, its seed nodes) instead of one Redis; `url` then
+   * only supplies the password and TLS. Every script touches one slot (keys.ts, docs/scaling.md).
+   */
+  cluster?: ClusterTarget;
   /**
    * Replicas that must confirm an append (and a job or group write) before it is acknowledged:
    * `WAIT N` once per batch of concurrent writes. 503 when fewer confirm in time. @default 0
@@ -93,11 +101,27 @@ export interface RedisEngine extends Engine {
   warnings(): readonly string[];
 }
 
+/** An append that gave out offset 1 created the log (a new topic, or a new epoch after a wipe). */
+const createdLog = (result: AppendResult): boolean =>
+  result.outcomes.some((outcome) => !outcome.duplicate && outcome.offset === 1);
+
 const SCRIPTS = [APPEND_SCRIPT, READ_SCRIPT, SWEEP_SCRIPT, DELETE_TOPIC_SCRIPT, ...GROUP_SCRIPTS];
 
 export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
   const keys = keyLayout(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
-  const server = options.sentinel ? describeSentinels(options.sentinel) : describeRedisUrl(options.url);
+  const server = options.cluster
+    ? describeCluster(options.cluster)
+    : options.sentinel
+      ? describeSentinels(options.sentinel)
+      : describeRedisUrl(options.url);
+  if (options.cluster && options.sentinel) {
+    throw new Error('choose Redis Cluster or Sentinel, not both (Cluster has its own failover)');
+  }
+  if (options.cluster && (options.waitReplicas ?? 0) > 0) {
+    // WAIT counts the writes of one connection to one master; a Cluster spreads them over several.
+    throw new Error('--redis-wait-replicas is not supported with --redis-cluster yet (docs/scaling.md)');
+  }
+  const directory = createTopicDirectory(keys);
   const nodeId = randomBytes(6).toString('base64url');
   const warn = options.warn ?? ((message) => process.stderr.write(`switchboard: warning: ${message}\n`));
   const signal = new AppendedSignal();
@@ -105,6 +129,7 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
   const settings = {
     url: options.url,
     sentinel: options.sentinel,
+    cluster: options.cluster,
     connectTimeoutMs: options.connectTimeoutMs ?? 2_000,
     commandTimeoutMs: options.commandTimeoutMs ?? 5_000,
   };
@@ -112,12 +137,12 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
     replicas: options.waitReplicas ?? 0,
     timeoutMs: options.waitReplicasTimeoutMs ?? 1_000,
   });
-  let redis: Redis | undefined;
-  let subscriber: Redis | undefined;
+  let redis: RedisClient | undefined;
+  let subscriber: RedisClient | undefined;
   let wakeUps: WakeUps | undefined;
   let warnings: string[] = [];
 
-  const client = (): Redis => {
+  const client = (): RedisClient => {
     if (!redis) throw unavailable(`the Redis engine for ${server} is not open`);
     return redis;
   };
@@ -125,14 +150,14 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
   /** Runs one Redis operation; any failure becomes a 503 saying what did not happen. */
   const call = async <T>(
     what: string,
-    operation: (redis: Redis) => Promise<T>,
+    operation: (redis: RedisClient) => Promise<T>,
     callOptions?: CallOptions,
   ): Promise<T> => {
     const connection = client();
     try {
-      const socket = connection.stream;
+      const socket = 'stream' in connection ? connection.stream : undefined;
       const result = await operation(connection);
-      if (callOptions?.replicated) {
+      if (callOptions?.replicated && 'stream' in connection) {
         await replicas.wait(connection);
         // WAIT counts only this socket's writes: one on a reconnected socket proves nothing.
         if (connection.stream !== socket) throw replicas.unconfirmed('the connection to Redis was replaced');
@@ -153,16 +178,15 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
 
   const topics = (): Promise<TopicSummary[]> =>
     call('list topics', async (r) => {
-      const names = (await r.smembers(keys.topics)).sort();
-      if (names.length === 0) return [];
-      const pipeline = r.pipeline();
-      for (const name of names) pipeline.hmget(keys.topic(name).meta, 'epoch', 'floor', 'last');
-      const replies = (await pipeline.exec()) ?? [];
+      const names = await directory.names(r);
+      // One command per topic, sent together: one round trip per shard.
+      const states = await Promise.all(
+        names.map((name) => r.hmget(keys.topic(name).meta, 'epoch', 'floor', 'last')),
+      );
       const summaries: TopicSummary[] = [];
       names.forEach((topic, i) => {
-        const [error, fields] = replies[i] ?? [new Error('no reply')];
-        if (error) throw error;
-        const state = toLogState(fields as Array<string | null>);
+        const state = toLogState(states[i] as Array<string | null>);
+        // A listed name without a log: a node died between listing and creating it (directory.ts).
         if (state.epoch !== null) summaries.push({ topic, ...state, epoch: state.epoch });
       });
       return summaries;
@@ -175,17 +199,18 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
     keys,
     nodeId,
     call,
+    directory,
     newEpoch,
     emitAppended: emit,
   });
 
   return {
     ...groups,
-    ...createRedisJobStore({ keys, nodeId, call, newEpoch, emitAppended: emit }),
+    ...createRedisJobStore({ keys, nodeId, call, directory, newEpoch, emitAppended: emit }),
     ...createRedisWebhookStore({ keys, call }),
     ...createRedisPushStore({ keys, call }),
     ...createRedisMqttStore({ keys, call }),
-    ...createRedisScheduleStore({ keys, nodeId, call, newEpoch, emitAppended: emit }),
+    ...createRedisScheduleStore({ keys, nodeId, call, directory, newEpoch, emitAppended: emit }),
     replies,
     presence,
     name: 'redis',
@@ -242,7 +267,7 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
 
     async close() {
       await wakeUps?.close();
-      const connections = [redis, subscriber].filter((c): c is Redis => c !== undefined);
+      const connections = [redis, subscriber].filter((c): c is RedisClient => c !== undefined);
       redis = undefined;
       subscriber = undefined;
       wakeUps = undefined;
@@ -272,13 +297,10 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
       return call(
         'store the message (it may or may not be stored: retry with the same idempotency key)',
         async (r) => {
-          const reply = await runScript(
-            r,
-            APPEND_SCRIPT,
-            [k.meta, k.log, k.dedupe, k.dedupeTimes, keys.topics],
-            args,
-          );
+          await directory.ensure(r, topic);
+          const reply = await runScript(r, APPEND_SCRIPT, [k.meta, k.log, k.dedupe, k.dedupeTimes], args);
           const result = toAppendResult(reply as Array<string | number>);
+          if (createdLog(result)) await directory.created(r, topic);
           // Other nodes hear the script's PUBLISH; this node wakes its own readers at once (even
           // when the replica WAIT that follows fails: the message is in the log).
           if (result.outcomes.some((o) => !o.duplicate)) emit(topic, result.last);
@@ -309,29 +331,30 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
 
     async deleteTopic(topic: string): Promise<boolean> {
       const k = keys.topic(topic);
-      const existed = await call('delete the topic', (r) =>
-        runScript(r, DELETE_TOPIC_SCRIPT, [k.meta, k.log, k.dedupe, k.dedupeTimes, keys.topics], [topic]),
-      );
+      const existed = await call('delete the topic', async (r) => {
+        const deleted = await runScript(r, DELETE_TOPIC_SCRIPT, [k.meta, k.log, k.dedupe, k.dedupeTimes], []);
+        await directory.remove(r, topic);
+        return deleted;
+      });
       return existed === 1;
     },
 
     async sweep({ now, retentionFor, dedupeWindowMs }: SweepRequest): Promise<void> {
       await call('sweep retention', async (r) => {
-        const names = await r.smembers(keys.topics);
-        // One pipeline: every topic's sweep script in a single round trip.
-        const pipeline = r.pipeline();
-        for (const topic of names) {
-          const k = keys.topic(topic);
-          queueScript(
-            pipeline,
-            SWEEP_SCRIPT,
-            [k.meta, k.log, k.dedupe, k.dedupeTimes],
-            [now - retentionFor(topic).maxAgeMs, now - dedupeWindowMs],
-          );
-        }
-        const replies = (await pipeline.exec()) ?? [];
-        const failed = replies.find(([error]) => error);
-        if (failed) throw failed[0];
+        const names = await directory.names(r);
+        // Every topic's sweep script sent together: one round trip per shard (auto-pipelined in a
+        // Cluster; queued back to back on one connection otherwise).
+        await Promise.all(
+          names.map((topic) => {
+            const k = keys.topic(topic);
+            return runScript(
+              r,
+              SWEEP_SCRIPT,
+              [k.meta, k.log, k.dedupe, k.dedupeTimes],
+              [now - retentionFor(topic).maxAgeMs, now - dedupeWindowMs],
+            );
+          }),
+        );
       });
     },
 

@@ -13,8 +13,10 @@
  * see a job's state and its status topic change together. These keys carry no hash tag: like the
  * engine's topic set, they assume one Redis (see docs/scaling.md for Cluster).
  */
-import type { Redis } from 'ioredis';
+
 import type { JobCount, JobRecord, JobStatus, JobStatusMessage, JobStore } from '../job-store.js';
+import type { RedisClient } from './connection.js';
+import type { TopicDirectory } from './directory.js';
 import { JOB_SCRIPTS, JOB_WRITE_SCRIPT } from './job-scripts.js';
 import type { KeyLayout } from './keys.js';
 import type { RedisCall } from './replicas.js';
@@ -25,6 +27,8 @@ export interface RedisJobAccess {
   nodeId: string;
   /** Runs one Redis operation, turning failures into 503s (see index.ts). */
   call: RedisCall;
+  /** Lists a topic before a script may create its log (directory.ts). */
+  directory: TopicDirectory;
   newEpoch(): string;
   /** Wakes this node's readers of a status topic that grew (other nodes hear the PUBLISH). */
   emitAppended(topic: string, last: number): void;
@@ -33,8 +37,8 @@ export interface RedisJobAccess {
 type StoredFields = Omit<JobRecord, 'payload'>;
 
 /** Defines the job and webhook scripts on a connection once (the engine defines its own). */
-const defined = new WeakSet<Redis>();
-export function withJobScripts(redis: Redis): Redis {
+const defined = new WeakSet<RedisClient>();
+export function withJobScripts(redis: RedisClient): RedisClient {
   if (!defined.has(redis)) {
     defineScripts(redis, JOB_SCRIPTS);
     defined.add(redis);
@@ -67,7 +71,7 @@ export function createRedisJobStore(access: RedisJobAccess): JobStore {
     return JSON.stringify(fields);
   };
 
-  const readJobs = async (r: Redis, ids: string[]): Promise<JobRecord[]> => {
+  const readJobs = async (r: RedisClient, ids: string[]): Promise<JobRecord[]> => {
     if (ids.length === 0) return [];
     const pipeline = r.pipeline();
     for (const id of ids) pipeline.hmget(jobKey(id), 'p', 'r');
@@ -94,13 +98,15 @@ export function createRedisJobStore(access: RedisJobAccess): JobStore {
     const s = keys.topic(queueTopic);
     return call(
       `${mode === 'create' ? 'store' : 'update'} the job`,
-      (r) =>
-        runScript(
+      async (r) => {
+        await access.directory.ensure(r, queueTopic);
+        if (status) await access.directory.ensure(r, status.topic);
+        return runScript(
           withJobScripts(r),
           JOB_WRITE_SCRIPT,
           [
             ...[jobKey(job.id), q.idem, leases, finished, q.active, q.queued, queues],
-            ...[t.meta, t.log, t.dedupe, t.dedupeTimes, keys.topics],
+            ...[t.meta, t.log, t.dedupe, t.dedupeTimes, t.meta], // 12th: was the topic set (directory.ts)
             ...[s.meta, s.log, s.dedupe, s.dedupeTimes],
             ...[q.counts, countedQueues],
           ],
@@ -136,7 +142,8 @@ export function createRedisJobStore(access: RedisJobAccess): JobStore {
             submission?.data ?? '',
             access.newEpoch(),
           ],
-        ),
+        );
+      },
       // The job's creation or state change is acknowledged to a client (or a worker).
       { replicated: true },
     );

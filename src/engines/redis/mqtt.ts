@@ -5,13 +5,14 @@
  *   <prefix>:mqtt:sessions   hash   client id → the session record as JSON
  *   <prefix>:mqtt:retained   hash   topic → the retained message as JSON
  */
-import type { Redis } from 'ioredis';
+
 import type { MqttSessionRecord, MqttStore, RetainedRecord } from '../mqtt-store.js';
+import type { RedisClient } from './connection.js';
 import type { KeyLayout } from './keys.js';
 
 export interface RedisMqttAccess {
   keys: KeyLayout;
-  call<T>(what: string, operation: (redis: Redis) => Promise<T>): Promise<T>;
+  call<T>(what: string, operation: (redis: RedisClient) => Promise<T>): Promise<T>;
 }
 
 export function createRedisMqttStore({ keys, call }: RedisMqttAccess): MqttStore {

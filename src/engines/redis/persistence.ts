@@ -2,14 +2,27 @@
  * The startup check of Redis's durability settings. The contract acknowledges a publish once Redis
  * has it; what survives a Redis restart depends on these settings, so say so when they are weak.
  */
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 
 async function configValue(redis: Redis, name: string): Promise<string> {
   const reply = (await redis.call('CONFIG', 'GET', name)) as string[];
   return reply[1] ?? '';
 }
 
-export async function persistenceWarnings(redis: Redis, location: string): Promise<string[]> {
+/** Every master of a Cluster is checked (each holds its own share of the topics). */
+export async function persistenceWarnings(redis: RedisClient, location: string): Promise<string[]> {
+  if (!(redis instanceof Cluster)) return serverWarnings(redis, location);
+  const masters = redis.nodes('master');
+  const all = await Promise.all(
+    masters.map((node) =>
+      serverWarnings(node, `${location} (master ${node.options.host}:${node.options.port})`),
+    ),
+  );
+  return all.flat();
+}
+
+async function serverWarnings(redis: Redis, location: string): Promise<string[]> {
   let values: string[];
   try {
     values = await Promise.all(

@@ -10,8 +10,9 @@
  * disappear from lists at once, and are removed by the next sweep on any node (one script per
  * topic, so each expired record is removed, and reported for its `leave`, exactly once).
  */
-import type { Redis } from 'ioredis';
+
 import type { PresenceRecord, PresenceStore } from '../presence-store.js';
+import type { RedisClient } from './connection.js';
 import type { KeyLayout } from './keys.js';
 import { defineScripts, type LuaScript, queueScript } from './scripts/define.js';
 
@@ -37,12 +38,12 @@ return removed
 };
 
 export interface RedisPresenceStore extends PresenceStore {
-  attach(command: Redis): void;
+  attach(command: RedisClient): void;
 }
 
 export function createRedisPresenceStore(options: {
   keys: KeyLayout;
-  call: <T>(what: string, operation: (redis: Redis) => Promise<T>) => Promise<T>;
+  call: <T>(what: string, operation: (redis: RedisClient) => Promise<T>) => Promise<T>;
 }): RedisPresenceStore {
   const { keys, call } = options;
   const topicsKey = `${keys.prefix}:presence-topics`;

@@ -5,7 +5,7 @@
  *   <recordKey(id)>   hash   r (the record as JSON), v (revision)
  *   <index>           zset   record ids by creation time (registration order)
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { RECORD_CAS_SCRIPT, RECORD_CREATE_SCRIPT } from './job-scripts.js';
 import { withJobScripts } from './jobs.js';
 import { runScript } from './scripts/define.js';
@@ -25,7 +25,7 @@ export interface RecordCollection<T extends Revisioned> {
 }
 
 export function redisRecordCollection<T extends Revisioned>(options: {
-  call<R>(what: string, operation: (redis: Redis) => Promise<R>): Promise<R>;
+  call<R>(what: string, operation: (redis: RedisClient) => Promise<R>): Promise<R>;
   recordKey(id: string): string;
   index: string;
   /** For error messages: "webhook", "push subscription". */

@@ -10,6 +10,7 @@
  */
 import type { Redis } from 'ioredis';
 import { unavailable } from '../../protocol/errors.js';
+import type { RedisClient } from './connection.js';
 
 export interface ReplicaWaitSettings {
   /** Replicas that must confirm a write before it is acknowledged; 0 turns WAIT off. */
@@ -79,6 +80,6 @@ export interface CallOptions {
 /** The engine's `call`, as the stores see it (see index.ts). */
 export type RedisCall = <T>(
   what: string,
-  operation: (redis: Redis) => Promise<T>,
+  operation: (redis: RedisClient) => Promise<T>,
   options?: CallOptions,
 ) => Promise<T>;

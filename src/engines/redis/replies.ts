@@ -8,13 +8,14 @@
  * Pub/sub is at-most-once: a reply lost with a dropped link ends as the caller's timeout, the same
  * answer as a responder that never came.
  */
-import type { Redis } from 'ioredis';
+
 import {
   CLOSED_INBOX_MEMORY_MS,
   type ReplyListener,
   type ReplyOutcome,
   type ReplyStore,
 } from '../reply-store.js';
+import type { RedisClient } from './connection.js';
 import type { KeyLayout } from './keys.js';
 import { defineScripts, type LuaScript, runScript } from './scripts/define.js';
 
@@ -37,13 +38,13 @@ return 1
 
 export interface RedisReplyStore extends ReplyStore {
   /** Subscribes this node's reply channel on the engine's subscriber connection (at open). */
-  attach(command: Redis, subscriber: Redis): Promise<void>;
+  attach(command: RedisClient, subscriber: RedisClient): Promise<void>;
 }
 
 export function createRedisReplyStore(options: {
   keys: KeyLayout;
   nodeId: string;
-  call: <T>(what: string, operation: (redis: Redis) => Promise<T>) => Promise<T>;
+  call: <T>(what: string, operation: (redis: RedisClient) => Promise<T>) => Promise<T>;
 }): RedisReplyStore {
   const { keys, nodeId, call } = options;
   const inboxKey = (inbox: string): string => `${keys.prefix}:inbox:${inbox}`;

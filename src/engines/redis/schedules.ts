@@ -11,8 +11,10 @@
  * node may look for due messages, and each is appended exactly once. Like the jobs' keys these carry
  * no hash tag: they assume one Redis (docs/scaling.md).
  */
-import type { Redis } from 'ioredis';
+
 import type { ScheduledMessage, ScheduleStore } from '../schedule-store.js';
+import type { RedisClient } from './connection.js';
+import type { TopicDirectory } from './directory.js';
 import type { KeyLayout } from './keys.js';
 import { toAppendResult } from './messages.js';
 import { LUA_APPEND_FUNCTION } from './scripts/append.js';
@@ -21,7 +23,9 @@ import { defineScripts, LUA_HELPERS, type LuaScript, runScript } from './scripts
 export interface RedisScheduleAccess {
   keys: KeyLayout;
   nodeId: string;
-  call<T>(what: string, operation: (redis: Redis) => Promise<T>): Promise<T>;
+  call<T>(what: string, operation: (redis: RedisClient) => Promise<T>): Promise<T>;
+  /** Lists a topic before a script may create its log (directory.ts). */
+  directory: TopicDirectory;
   newEpoch(): string;
   emitAppended(topic: string, last: number): void;
 }
@@ -91,8 +95,8 @@ return 1
 };
 
 const SCHEDULE_SCRIPTS = [ADD_SCRIPT, DELIVER_SCRIPT, CANCEL_SCRIPT];
-const defined = new WeakSet<Redis>();
-function withScheduleScripts(redis: Redis): Redis {
+const defined = new WeakSet<RedisClient>();
+function withScheduleScripts(redis: RedisClient): RedisClient {
   if (!defined.has(redis)) {
     defineScripts(redis, SCHEDULE_SCRIPTS);
     defined.add(redis);
@@ -144,7 +148,7 @@ export function createRedisScheduleStore(access: RedisScheduleAccess): ScheduleS
   const topicIds = (topic: string) => `${p}:scheduled-topic:${topic}`;
   const keyOf = (topic: string, key: string) => `${p}:scheduled-key:${topic}:${key}`;
 
-  const records = async (r: Redis, ids: string[]): Promise<ScheduledMessage[]> => {
+  const records = async (r: RedisClient, ids: string[]): Promise<ScheduledMessage[]> => {
     if (ids.length === 0) return [];
     const texts = await r.hmget(data, ...ids);
     // An id whose record vanished between the two reads was delivered or canceled meanwhile.
@@ -192,10 +196,11 @@ export function createRedisScheduleStore(access: RedisScheduleAccess): ScheduleS
     deliverScheduled: ({ id, topic, now, dedupeWindowMs, retention }) =>
       call('append the scheduled message (it stays scheduled unless appended)', async (r) => {
         const k = keys.topic(topic);
+        await access.directory.ensure(r, topic);
         const reply = (await runScript(
           withScheduleScripts(r),
           DELIVER_SCRIPT,
-          [all, data, topicIds(topic), k.meta, k.log, k.dedupe, k.dedupeTimes, keys.topics],
+          [all, data, topicIds(topic), k.meta, k.log, k.dedupe, k.dedupeTimes, k.meta], // 8th: was the topic set
           [
             id,
             topic,

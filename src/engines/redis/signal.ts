@@ -9,10 +9,10 @@
  * answered. After a reconnect, signals sent while the link was down are gone: `resync` then wakes
  * every topic once, so readers that were waiting look at the log and catch up.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 
 export interface WakeUpOptions {
-  subscriber: Redis;
+  subscriber: RedisClient;
   channel: string;
   nodeId: string;
   /** Called for each append on another node. */

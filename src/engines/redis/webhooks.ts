@@ -6,8 +6,9 @@
  *   <prefix>:settings         hash   server-wide settings (the generated callback secret)
  *   <prefix>:lease:<name>     string the holder, expiring with the lease (PX)
  */
-import type { Redis } from 'ioredis';
+
 import type { WebhookRecord, WebhookStore } from '../webhook-store.js';
+import type { RedisClient } from './connection.js';
 import { LEASE_SCRIPT } from './job-scripts.js';
 import { withJobScripts } from './jobs.js';
 import type { KeyLayout } from './keys.js';
@@ -16,7 +17,7 @@ import { runScript } from './scripts/define.js';
 
 export interface RedisWebhookAccess {
   keys: KeyLayout;
-  call<T>(what: string, operation: (redis: Redis) => Promise<T>): Promise<T>;
+  call<T>(what: string, operation: (redis: RedisClient) => Promise<T>): Promise<T>;
 }
 
 export function createRedisWebhookStore({ keys, call }: RedisWebhookAccess): WebhookStore {

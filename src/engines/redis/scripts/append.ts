@@ -5,10 +5,10 @@ import { LUA_HELPERS, type LuaScript } from './define.js';
  * appends to the dead letter in the same atomic step). Redis scripts cannot call each other.
  *
  * appendEntries(k, topic, freshEpoch, now, windowMs, maxCount, channel, node, entries) where
- * k = { meta, log, dedupe, dedupeTimes, topics } and entries = { { event, data, key, replyTo? }, … }
+ * k = { meta, log, dedupe, dedupeTimes } and entries = { { event, data, key, replyTo? }, … }
  * ('' for no event / no key; replyTo nil or '' for no inbox). Returns epoch, floor, last, outcomes (flat offset/time/duplicate triples).
  *
- * In one step: creates the log (new epoch, registered in the topic set) on first append; answers a
+ * In one step: creates the log (new epoch; the caller lists it in the directory, directory.ts) on first append; answers a
  * key seen within the window with its original offset; XADDs the rest with explicit IDs
  * `<last+1>-0`, so offsets are contiguous whatever node runs the script; trims to `maxCount` and
  * records the floor; and PUBLISHes the wake-up, so other nodes hear of the append exactly when it
@@ -61,7 +61,6 @@ local function appendEntries(k, topic, freshEpoch, now, windowMs, maxCount, chan
       -- Leftovers of a log whose meta vanished (evicted) would collide with the new offsets.
       redis.call('DEL', k.log, k.dedupe, k.dedupeTimes)
       redis.call('HSET', k.meta, 'epoch', epoch, 'floor', '0')
-      redis.call('SADD', k.topics, topic)
     end
     for _, item in ipairs(plan) do
       local fields = { 't', now, 'd', item[3] }
@@ -98,16 +97,16 @@ end
 /**
  * Appends one atomic batch to a topic log.
  *
- * KEYS: meta, log, dedupe, dedupeTimes, topics
+ * KEYS: meta, log, dedupe, dedupeTimes (one slot: the topic's hash tag)
  * ARGV: topic, freshEpoch, now, dedupeWindowMs, maxCount, channel, node, count,
  *       then per entry: event ('' for none), data, idempotencyKey ('' for none), replyTo ('' for none)
  * Returns: { epoch, floor, last, offset1, time1, dup1, offset2, … } (strings, dup 0/1)
  */
 export const APPEND_SCRIPT: LuaScript = {
   name: 'switchboardAppend',
-  keys: 5,
+  keys: 4,
   lua: `${LUA_HELPERS}${LUA_APPEND_FUNCTION}
-local k = { meta = KEYS[1], log = KEYS[2], dedupe = KEYS[3], dedupeTimes = KEYS[4], topics = KEYS[5] }
+local k = { meta = KEYS[1], log = KEYS[2], dedupe = KEYS[3], dedupeTimes = KEYS[4] }
 local entries = {}
 for i = 0, tonumber(ARGV[8]) - 1 do
   entries[#entries + 1] = { ARGV[9 + i * 4], ARGV[10 + i * 4], ARGV[11 + i * 4], ARGV[12 + i * 4] }

@@ -9,7 +9,7 @@ import { LUA_GROUP_HELPERS } from './group-lua.js';
  * a dead-letter topic shares its base topic's hash tag, so this stays one slot in Redis Cluster.
  *
  * KEYS: record, pending, due, offsets, members, meta, log,
- *       dlMeta, dlLog, dlDedupe, dlDedupeTimes, topics (without a dead letter: any keys of the
+ *       dlMeta, dlLog, dlDedupe, dlDedupeTimes (without a dead letter: any keys of the
  *       same slot, unused)
  * ARGV: member, recordMember (1/0), max, leaseMs, now, forgetMembersBefore,
  *       hasDeadLetter (1/0), dlTopic, dlMaxCount, dlWindowMs, freshEpoch, channel, node,
@@ -19,11 +19,11 @@ import { LUA_GROUP_HELPERS } from './group-lua.js';
  */
 export const CLAIM_SCRIPT: LuaScript = {
   name: 'switchboardClaim',
-  keys: 12,
+  keys: 11,
   lua: `${LUA_HELPERS}${LUA_APPEND_FUNCTION}${LUA_GROUP_HELPERS}
 local g = { record = KEYS[1], pending = KEYS[2], due = KEYS[3], offsets = KEYS[4], members = KEYS[5] }
 local meta, log = KEYS[6], KEYS[7]
-local dl = { meta = KEYS[8], log = KEYS[9], dedupe = KEYS[10], dedupeTimes = KEYS[11], topics = KEYS[12] }
+local dl = { meta = KEYS[8], log = KEYS[9], dedupe = KEYS[10], dedupeTimes = KEYS[11] }
 local member, max, now = ARGV[1], tonumber(ARGV[3]), ARGV[5]
 local leaseEnd = int(tonumber(now) + tonumber(ARGV[4]))
 

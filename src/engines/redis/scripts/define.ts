@@ -5,7 +5,8 @@
  * ioredis's `defineCommand` sends EVALSHA and falls back to EVAL on NOSCRIPT, so a restarted Redis
  * (whose script cache is empty) needs no special handling.
  */
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from '../connection.js';
 
 export interface LuaScript {
   /** Command name registered on the client; unique per script. */
@@ -16,14 +17,14 @@ export interface LuaScript {
 
 type ScriptRunner = (...keysAndArgs: Array<string | number>) => Promise<unknown>;
 
-export function defineScripts(redis: Redis, scripts: readonly LuaScript[]): void {
+export function defineScripts(redis: RedisClient, scripts: readonly LuaScript[]): void {
   for (const script of scripts) {
     redis.defineCommand(script.name, { numberOfKeys: script.keys, lua: script.lua });
   }
 }
 
 export function runScript(
-  redis: Redis,
+  redis: RedisClient,
   script: LuaScript,
   keys: readonly string[],
   args: ReadonlyArray<string | number>,
