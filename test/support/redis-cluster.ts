@@ -114,6 +114,20 @@ function launchNode(port: number, dir: string, nodeTimeoutMs: number): ClusterNo
     '--repl-diskless-sync-delay',
     '0',
   ];
+  let guard: ChildProcess | undefined;
+  const spawnServer = (): ChildProcess => {
+    const child = spawn(REDIS_SERVER_BINARY as string, args, { stdio: 'ignore' });
+    child.unref();
+    // If this test process dies without cleaning up (a vitest fork is killed, not exited), the
+    // watchdog's stdin closes and it kills the node, so no redis-server outlives its tests.
+    guard?.kill('SIGKILL');
+    guard = spawn('sh', ['-c', `read _; kill -9 ${child.pid} 2>/dev/null`], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    guard.unref();
+    (guard.stdin as unknown as { unref?: () => void }).unref?.();
+    return child;
+  };
   const node: ClusterNode = {
     port,
     dir,
@@ -121,17 +135,19 @@ function launchNode(port: number, dir: string, nodeTimeoutMs: number): ClusterNo
     alive: () => node.process.exitCode === null && node.process.signalCode === null,
     async kill() {
       if (!node.alive()) return;
+      guard?.kill('SIGKILL');
+      guard = undefined;
       const exited = new Promise<void>((resolve) => node.process.once('exit', () => resolve()));
       node.process.kill('SIGKILL');
       await exited;
     },
     async restart() {
       await node.kill();
-      node.process = spawn(REDIS_SERVER_BINARY as string, args, { stdio: 'ignore' });
+      node.process = spawnServer();
       await until(() => withNode(port, async (r) => (await r.ping()) === 'PONG'), 10_000, `node ${port} up`);
     },
   };
-  node.process = spawn(REDIS_SERVER_BINARY, args, { stdio: 'ignore' });
+  node.process = spawnServer();
   return node;
 }
 
