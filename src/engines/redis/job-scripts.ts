@@ -11,10 +11,11 @@ import { LUA_HELPERS, type LuaScript } from './scripts/define.js';
  * Creates (mode `create`) or compare-and-sets (mode `update`) a job. A create also appends the
  * submission to the queue topic and records its offset in the job (the record's `"offset":null`).
  *
- * KEYS: job, idempotencyKeys, leases, finished, active, queued, queues,
- *       statusMeta, statusLog, statusDedupe, statusDedupeTimes, topics,
- *       queueMeta, queueLog, queueDedupe, queueDedupeTimes (update: any keys, unused),
- *       queueCounts (a hash status → jobs), countedQueues (a set of queues with counts)
+ * KEYS (one slot: every key carries the queue topic's tag {jobs.<queue>}, keys.ts):
+ *       job, idempotencyKeys, leases, finished, active, queued,
+ *       statusMeta, statusLog, statusDedupe, statusDedupeTimes,
+ *       queueMeta, queueLog, queueDedupe, queueDedupeTimes (update: any keys of the slot, unused),
+ *       queueCounts (a hash status → jobs)
  * ARGV: mode, id, expectedRevision, revision, recordJson, payload, idempotencyKey ('' for none),
  *       queue, status, leaseExpiresAt (''), finishedAt (''), offset (''), createdAt,
  *       hasStatus (1/0), statusTopic, freshEpoch, now, dedupeWindowMs, maxCount, channel, node,
@@ -26,9 +27,9 @@ import { LUA_HELPERS, type LuaScript } from './scripts/define.js';
  */
 export const JOB_WRITE_SCRIPT: LuaScript = {
   name: 'switchboardJobWrite',
-  keys: 18,
+  keys: 15,
   lua: `${LUA_HELPERS}${LUA_APPEND_FUNCTION}
-local job, idem, leases, finished, active, queued, queues = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local job, idem, leases, finished, active, queued = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local mode, id, key, queue, status = ARGV[1], ARGV[2], ARGV[7], ARGV[8], ARGV[9]
 local record, offset = ARGV[5], ARGV[12]
 local previous = nil
@@ -40,7 +41,7 @@ if mode == 'create' then
   end
   if redis.call('EXISTS', job) == 1 then return { 0, id } end
   if ARGV[24] == '1' then
-    local q = { meta = KEYS[13], log = KEYS[14], dedupe = KEYS[15], dedupeTimes = KEYS[16], topics = KEYS[12] }
+    local q = { meta = KEYS[11], log = KEYS[12], dedupe = KEYS[13], dedupeTimes = KEYS[14] }
     local _, _, appended = appendEntries(q, ARGV[25], ARGV[30], ARGV[17], ARGV[27], tonumber(ARGV[26]),
       ARGV[20], ARGV[21], { { ARGV[28], ARGV[29], '' } })
     offset = int(appended)
@@ -54,9 +55,8 @@ else
   redis.call('HSET', job, 'r', record, 'v', ARGV[4])
 end
 if previous ~= status then
-  if previous then redis.call('HINCRBY', KEYS[17], previous, -1) end
-  redis.call('HINCRBY', KEYS[17], status, 1)
-  redis.call('SADD', KEYS[18], queue)
+  if previous then redis.call('HINCRBY', KEYS[15], previous, -1) end
+  redis.call('HINCRBY', KEYS[15], status, 1)
 end
 
 if status == 'running' then redis.call('ZADD', leases, ARGV[10], id) else redis.call('ZREM', leases, id) end
@@ -68,15 +68,13 @@ else
 end
 if status == 'queued' or status == 'running' then
   redis.call('ZADD', active, ARGV[13], id)
-  redis.call('SADD', queues, queue)
 else
   redis.call('ZREM', active, id)
-  if redis.call('ZCARD', active) == 0 then redis.call('SREM', queues, queue) end
 end
 
 local last = ''
 if ARGV[14] == '1' then
-  local k = { meta = KEYS[8], log = KEYS[9], dedupe = KEYS[10], dedupeTimes = KEYS[11], topics = KEYS[12] }
+  local k = { meta = KEYS[7], log = KEYS[8], dedupe = KEYS[9], dedupeTimes = KEYS[10] }
   local _, _, appended = appendEntries(k, ARGV[15], ARGV[16], ARGV[17], ARGV[18], tonumber(ARGV[19]),
     ARGV[20], ARGV[21], { { ARGV[22], ARGV[23], '' } })
   last = int(appended)

@@ -1,17 +1,22 @@
 /**
- * Jobs on Redis. Key layout (beside the engine's own, same prefix):
+ * Jobs on Redis. Every key of a queue carries the queue topic's hash tag, `{jobs.<queue>}` (Q below),
+ * which its status topics `jobs.<queue>.<id>` share (keys.ts), so a job write — the record, its
+ * indexes, the submission on the queue topic and the status message — is one script on one slot in
+ * Redis Cluster:
  *
- *   <prefix>:job:<id>            hash   p (payload), r (the other fields as JSON), v (revision)
- *   <prefix>:job-keys:<queue>    hash   idempotency key → job id
- *   <prefix>:job-leases          zset   running job ids by lease end
- *   <prefix>:job-finished        zset   terminal job ids by finish time
- *   <prefix>:job-active:<queue>  zset   queued and running job ids by creation time
- *   <prefix>:job-queued:<queue>  zset   queued job ids by submission offset (0: not yet known)
- *   <prefix>:job-queues          set    queues with active jobs
+ *   <prefix>:{jobs.Q}:job:<id>        hash   p (payload), r (the other fields as JSON), v (revision)
+ *   <prefix>:{jobs.Q}:job-keys        hash   idempotency key → job id
+ *   <prefix>:{jobs.Q}:job-leases      zset   running job ids by lease end
+ *   <prefix>:{jobs.Q}:job-finished    zset   terminal job ids by finish time
+ *   <prefix>:{jobs.Q}:job-active      zset   queued and running job ids by creation time
+ *   <prefix>:{jobs.Q}:job-queued      zset   queued job ids by submission offset (0: not yet known)
+ *   <prefix>:{jobs.Q}:job-counts      hash   status → jobs
+ *   <prefix>:{jobs}:queues            set    every queue that ever had a job (sweeps iterate it)
+ *   <prefix>:job-queue:<id>           string the queue of job <id> (a lookup by id alone)
  *
- * Every write is one script (job-scripts.ts) that also appends the status message, so all nodes
- * see a job's state and its status topic change together. These keys carry no hash tag: like the
- * engine's topic set, they assume one Redis (see docs/scaling.md for Cluster).
+ * The two keys outside the queue's slot are written before the job's script, idempotently (so a
+ * node dying in between leaves an extra name or lookup, never a job nobody can find), and the
+ * queue set is cached per node like the topic directory (directory.ts).
  */
 
 import type { JobCount, JobRecord, JobStatus, JobStatusMessage, JobStore } from '../job-store.js';
@@ -48,19 +53,50 @@ export function withJobScripts(redis: RedisClient): RedisClient {
 
 export function createRedisJobStore(access: RedisJobAccess): JobStore {
   const { keys, call } = access;
-  const p = keys.prefix;
-  const jobKey = (id: string) => `${p}:job:${id}`;
-  const queueKeys = (queue: string) => ({
-    counts: `${p}:job-counts:${queue}`,
-    idem: `${p}:job-keys:${queue}`,
-    active: `${p}:job-active:${queue}`,
-    queued: `${p}:job-queued:${queue}`,
-  });
-  const leases = `${p}:job-leases`;
-  const finished = `${p}:job-finished`;
-  /** Every queue that has a job-counts hash (queues with only finished jobs too). */
-  const countedQueues = `${p}:job-counted-queues`;
-  const queues = `${p}:job-queues`;
+  const queueKeys = (queue: string) => {
+    const q = keys.tag(`jobs.${queue}`);
+    return {
+      job: (id: string) => `${q}:job:${id}`,
+      counts: `${q}:job-counts`,
+      idem: `${q}:job-keys`,
+      active: `${q}:job-active`,
+      queued: `${q}:job-queued`,
+      leases: `${q}:job-leases`,
+      finished: `${q}:job-finished`,
+    };
+  };
+  const queues = `${keys.family('jobs')}:queues`;
+  const queueOf = (id: string) => `${keys.prefix}:job-queue:${id}`;
+  const knownQueues = new Set<string>();
+  const ensureQueue = async (r: RedisClient, queue: string): Promise<void> => {
+    if (knownQueues.has(queue)) return;
+    await r.sadd(queues, queue);
+    if (knownQueues.size >= 10_000) knownQueues.clear();
+    knownQueues.add(queue);
+  };
+
+  /** `limit` ids of every queue's `index` zset scored up to `max`, lowest score first. */
+  const acrossQueues = async (
+    r: RedisClient,
+    index: 'leases' | 'finished',
+    max: string,
+    limit: number,
+  ): Promise<Array<{ queue: string; id: string }>> => {
+    const names = await r.smembers(queues);
+    const perQueue = await Promise.all(
+      names.map((queue) =>
+        r.zrangebyscore(queueKeys(queue)[index], '-inf', max, 'WITHSCORES', 'LIMIT', 0, limit),
+      ),
+    );
+    const found: Array<{ queue: string; id: string; score: number }> = [];
+    names.forEach((queue, i) => {
+      const flat = perQueue[i] ?? [];
+      for (let j = 0; j < flat.length; j += 2) {
+        found.push({ queue, id: flat[j] as string, score: Number(flat[j + 1]) });
+      }
+    });
+    return found.sort((a, b) => a.score - b.score).slice(0, limit);
+  };
 
   const toRecord = (payload: string, record: string): JobRecord => ({
     ...(JSON.parse(record) as StoredFields),
@@ -71,15 +107,15 @@ export function createRedisJobStore(access: RedisJobAccess): JobStore {
     return JSON.stringify(fields);
   };
 
-  const readJobs = async (r: RedisClient, ids: string[]): Promise<JobRecord[]> => {
-    if (ids.length === 0) return [];
-    const pipeline = r.pipeline();
-    for (const id of ids) pipeline.hmget(jobKey(id), 'p', 'r');
-    const replies = (await pipeline.exec()) ?? [];
+  const readJobs = async (
+    r: RedisClient,
+    ids: Array<{ queue: string; id: string }>,
+  ): Promise<JobRecord[]> => {
+    const replies = await Promise.all(
+      ids.map(({ queue, id }) => r.hmget(queueKeys(queue).job(id), 'p', 'r')),
+    );
     const jobs: JobRecord[] = [];
-    for (const [error, fields] of replies) {
-      if (error) throw error;
-      const [payload, record] = fields as Array<string | null>;
+    for (const [payload, record] of replies) {
       if (payload != null && record != null) jobs.push(toRecord(payload, record));
     }
     return jobs;
@@ -101,14 +137,18 @@ export function createRedisJobStore(access: RedisJobAccess): JobStore {
       async (r) => {
         await access.directory.ensure(r, queueTopic);
         if (status) await access.directory.ensure(r, status.topic);
+        if (mode === 'create') {
+          await ensureQueue(r, job.queue);
+          await r.set(queueOf(job.id), job.queue);
+        }
         return runScript(
           withJobScripts(r),
           JOB_WRITE_SCRIPT,
           [
-            ...[jobKey(job.id), q.idem, leases, finished, q.active, q.queued, queues],
-            ...[t.meta, t.log, t.dedupe, t.dedupeTimes, t.meta], // 12th: was the topic set (directory.ts)
+            ...[q.job(job.id), q.idem, q.leases, q.finished, q.active, q.queued],
+            ...[t.meta, t.log, t.dedupe, t.dedupeTimes],
             ...[s.meta, s.log, s.dedupe, s.dedupeTimes],
-            ...[q.counts, countedQueues],
+            q.counts,
           ],
           [
             mode,
@@ -163,6 +203,8 @@ export function createRedisJobStore(access: RedisJobAccess): JobStore {
         wakeLocally(submission, reply[2]); // the queue topic grew to the submission's offset
         return { job: { ...created, offset: Number(reply[2]) }, created: true };
       }
+      // An idempotent repeat: the new id's lookup is not needed (best effort; it names a queue only).
+      await call('forget the lookup', (r) => r.del(queueOf(created.id))).catch(() => {});
       const existing = await store.getJob(String(reply[1]));
       if (!existing) throw new Error(`job ${reply[1]} vanished while its idempotency key was read`);
       return { job: existing, created: false };
@@ -170,7 +212,9 @@ export function createRedisJobStore(access: RedisJobAccess): JobStore {
 
     getJob: (id) =>
       call('read the job', async (r) => {
-        const [payload, record] = await r.hmget(jobKey(id), 'p', 'r');
+        const queue = await r.get(queueOf(id));
+        if (queue === null) return null;
+        const [payload, record] = await r.hmget(queueKeys(queue).job(id), 'p', 'r');
         return payload != null && record != null ? toRecord(payload, record) : null;
       }),
 
@@ -185,40 +229,49 @@ export function createRedisJobStore(access: RedisJobAccess): JobStore {
       if (!job) return false;
       const q = queueKeys(job.queue);
       await call('delete the job', async (r) => {
-        const multi = r.multi().del(jobKey(id)).zrem(leases, id).zrem(finished, id).zrem(q.active, id);
+        // One slot (the queue's tag): a MULTI is allowed in a Cluster too.
+        const multi = r.multi().del(q.job(id)).zrem(q.leases, id).zrem(q.finished, id).zrem(q.active, id);
         multi.zrem(q.queued, id);
         multi.hincrby(q.counts, job.status, -1);
         if (job.idempotencyKey !== null) multi.hdel(q.idem, job.idempotencyKey);
         await multi.exec();
+        await r.del(queueOf(id));
       });
       return true;
     },
 
     expiredLeases: (now, limit) =>
       call('read expired leases', async (r) =>
-        readJobs(r, await r.zrangebyscore(leases, '-inf', now, 'LIMIT', 0, limit)),
+        readJobs(r, await acrossQueues(r, 'leases', String(now), limit)),
       ),
     finishedBefore: (time, limit) =>
       call('read finished jobs', async (r) =>
-        readJobs(r, await r.zrangebyscore(finished, '-inf', `(${time}`, 'LIMIT', 0, limit)),
+        readJobs(r, await acrossQueues(r, 'finished', `(${time}`, limit)),
       ),
     countJobs: () =>
       call('count jobs', async (r) => {
+        const names = await r.smembers(queues);
+        const all = await Promise.all(names.map((queue) => r.hgetall(queueKeys(queue).counts)));
         const counted: JobCount[] = [];
-        for (const queue of await r.smembers(countedQueues)) {
-          const byStatus = await r.hgetall(queueKeys(queue).counts);
-          for (const [status, count] of Object.entries(byStatus)) {
+        names.forEach((queue, i) => {
+          for (const [status, count] of Object.entries(all[i] ?? {})) {
             if (Number(count) > 0) counted.push({ queue, status: status as JobStatus, count: Number(count) });
           }
-        }
+        });
         return counted;
       }),
-    activeQueues: () => call('list job queues', async (r) => (await r.smembers(queues)).sort()),
+    activeQueues: () =>
+      call('list job queues', async (r) => {
+        const names = await r.smembers(queues);
+        const sizes = await Promise.all(names.map((queue) => r.zcard(queueKeys(queue).active)));
+        return names.filter((_, i) => (sizes[i] ?? 0) > 0).sort();
+      }),
     queuedThrough: (queue, offset, limit) =>
       call('read queued jobs', async (r) => {
+        const ids = await r.zrangebyscore(queueKeys(queue).queued, '-inf', offset, 'LIMIT', 0, limit);
         const jobs = await readJobs(
           r,
-          await r.zrangebyscore(queueKeys(queue).queued, '-inf', offset, 'LIMIT', 0, limit),
+          ids.map((id) => ({ queue, id })),
         );
         return jobs.sort((a, b) => a.createdAt - b.createdAt);
       }),

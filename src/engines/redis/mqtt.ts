@@ -4,6 +4,9 @@
  *
  *   <prefix>:mqtt:sessions   hash   client id → the session record as JSON
  *   <prefix>:mqtt:retained   hash   topic → the retained message as JSON
+ *
+ * Every command touches one key, so Redis Cluster needs no hash tag here; each hash lives on one
+ * shard (sessions and retained messages are small records, written on connect and on retain).
  */
 
 import type { MqttSessionRecord, MqttStore, RetainedRecord } from '../mqtt-store.js';

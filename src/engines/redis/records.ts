@@ -4,6 +4,8 @@
  *
  *   <recordKey(id)>   hash   r (the record as JSON), v (revision)
  *   <index>           zset   record ids by creation time (registration order)
+ *
+ * `recordKey` and `index` must share a hash tag (one slot): create, list and remove touch both.
  */
 import type { RedisClient } from './connection.js';
 import { RECORD_CAS_SCRIPT, RECORD_CREATE_SCRIPT } from './job-scripts.js';

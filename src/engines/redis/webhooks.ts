@@ -1,10 +1,14 @@
 /**
  * Webhook delivery state, settings and leases on Redis:
  *
- *   <prefix>:webhook:<id>     hash   r (the record as JSON), v (revision)
- *   <prefix>:webhooks         zset   webhook ids by creation time (registration order)
+ *   <prefix>:{webhooks}:webhook:<id>  hash   r (the record as JSON), v (revision)
+ *   <prefix>:{webhooks}:index         zset   webhook ids by creation time (registration order)
  *   <prefix>:settings         hash   server-wide settings (the generated callback secret)
  *   <prefix>:lease:<name>     string the holder, expiring with the lease (PX)
+ *
+ * The records and their index share one hash tag, so a create (record + index) is one script on one
+ * slot in Redis Cluster; webhooks are few, so one slot holds them all. Settings and leases are
+ * single keys.
  */
 
 import type { WebhookRecord, WebhookStore } from '../webhook-store.js';
@@ -26,8 +30,8 @@ export function createRedisWebhookStore({ keys, call }: RedisWebhookAccess): Web
 
   const webhooks = redisRecordCollection<WebhookRecord>({
     call,
-    recordKey: (id) => `${p}:webhook:${id}`,
-    index: `${p}:webhooks`,
+    recordKey: (id) => `${keys.family('webhooks')}:webhook:${id}`,
+    index: `${keys.family('webhooks')}:index`,
     noun: 'webhook',
   });
 
