@@ -4,7 +4,11 @@
  *
  *   <prefix>:{<topic>}:presence      hash  record id → record JSON
  *   <prefix>:{<topic>}:presence-exp  zset  record id scored by when it expires (ms)
- *   <prefix>:presence-topics         set   topics with records (for the expiry sweep)
+ *   <prefix>:{presence}:topics       set   topics with records (for the expiry sweep)
+ *
+ * The topic set is in another slot (Redis Cluster), so it is kept outside the scripts: a put adds
+ * the topic first, a sweep that left a topic empty removes it after. A put racing that removal is
+ * listed again by its node's next heartbeat, which re-puts every record.
  *
  * Each node re-puts its own records on a heartbeat; a crashed node's records pass their expiry,
  * disappear from lists at once, and are removed by the next sweep on any node (one script per
@@ -14,15 +18,18 @@
 import type { PresenceRecord, PresenceStore } from '../presence-store.js';
 import type { RedisClient } from './connection.js';
 import type { KeyLayout } from './keys.js';
-import { defineScripts, type LuaScript, queueScript } from './scripts/define.js';
+import { defineScripts, type LuaScript, runScript } from './scripts/define.js';
 
-/** KEYS: records hash, expiry zset, topics set. ARGV: now, topic. Returns the removed records' JSON. */
+/**
+ * KEYS: records hash, expiry zset (one slot). ARGV: now.
+ * Returns { '1' when no record is left else '0', the removed records' JSON… }.
+ */
 const EXPIRE_SCRIPT: LuaScript = {
   name: 'switchboardPresenceExpire',
-  keys: 3,
+  keys: 2,
   lua: `
 local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
-local removed = {}
+local removed = { '0' }
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[2], id)
   local record = redis.call('HGET', KEYS[1], id)
@@ -31,7 +38,7 @@ for _, id in ipairs(ids) do
 end
 if redis.call('ZCARD', KEYS[2]) == 0 then
   redis.call('DEL', KEYS[1])
-  redis.call('SREM', KEYS[3], ARGV[2])
+  removed[1] = '1'
 end
 return removed
 `,
@@ -46,7 +53,7 @@ export function createRedisPresenceStore(options: {
   call: <T>(what: string, operation: (redis: RedisClient) => Promise<T>) => Promise<T>;
 }): RedisPresenceStore {
   const { keys, call } = options;
-  const topicsKey = `${keys.prefix}:presence-topics`;
+  const topicsKey = `${keys.family('presence')}:topics`;
   const keysOf = (topic: string) => {
     const { meta } = keys.topic(topic); // `<prefix>:{<topic>}:meta`: reuse the topic's hash tag
     const tag = meta.slice(0, -':meta'.length);
@@ -74,16 +81,21 @@ export function createRedisPresenceStore(options: {
         else byTopic.set(record.topic, [record]);
       }
       await call('store presence', async (r) => {
-        const pipeline = r.pipeline();
-        for (const [topic, list] of byTopic) {
-          const k = keysOf(topic);
-          pipeline.hset(k.records, ...list.flatMap((record) => [record.id, JSON.stringify(record)]));
-          pipeline.zadd(k.expiry, ...list.flatMap((record) => [expiresAt, record.id]));
-        }
-        pipeline.sadd(topicsKey, ...byTopic.keys());
-        const replies = (await pipeline.exec()) ?? [];
-        const failed = replies.find(([error]) => error);
-        if (failed) throw failed[0];
+        await r.sadd(topicsKey, ...byTopic.keys());
+        // One pipeline per topic (its two keys share a slot); the topics' pipelines run together.
+        await Promise.all(
+          [...byTopic].map(async ([topic, list]) => {
+            const k = keysOf(topic);
+            const replies =
+              (await r
+                .pipeline()
+                .hset(k.records, ...list.flatMap((record) => [record.id, JSON.stringify(record)]))
+                .zadd(k.expiry, ...list.flatMap((record) => [expiresAt, record.id]))
+                .exec()) ?? [];
+            const failed = replies.find(([error]) => error);
+            if (failed) throw failed[0];
+          }),
+        );
       });
     },
 
@@ -114,19 +126,22 @@ export function createRedisPresenceStore(options: {
       return call('expire presence', async (r) => {
         const topics = await r.smembers(topicsKey);
         if (topics.length === 0) return [];
-        const pipeline = r.pipeline();
-        for (const topic of topics) {
-          const k = keysOf(topic);
-          queueScript(pipeline, EXPIRE_SCRIPT, [k.records, k.expiry, topicsKey], [now, topic]);
-        }
+        const replies = (await Promise.all(
+          topics.map((topic) => {
+            const k = keysOf(topic);
+            return runScript(r, EXPIRE_SCRIPT, [k.records, k.expiry], [now]);
+          }),
+        )) as string[][];
         const removed: PresenceRecord[] = [];
-        for (const [error, reply] of (await pipeline.exec()) ?? []) {
-          if (error) throw error;
-          for (const text of reply as string[]) {
+        const empty: string[] = [];
+        replies.forEach(([left, ...texts], i) => {
+          if (left === '1') empty.push(topics[i] as string);
+          for (const text of texts) {
             const record = parse(text);
             if (record) removed.push(record);
           }
-        }
+        });
+        if (empty.length > 0) await r.srem(topicsKey, ...empty);
         return removed;
       });
     },
