@@ -101,6 +101,22 @@ export interface RedisEngine extends Engine {
   warnings(): readonly string[];
 }
 
+const isCommandTimeout = (error: unknown): boolean =>
+  error instanceof Error && error.message === 'Command timed out';
+
+/**
+ * A command that got no answer within the command timeout means a hung Redis or a half-open link
+ * (the peer gone without a reset: ioredis would keep writing into it forever). Start a fresh
+ * connection; commands fail at once meanwhile (no offline queue), as during any outage.
+ */
+const reconnecting = new WeakSet<RedisClient>();
+function dropHalfOpen(connection: RedisClient): void {
+  if (reconnecting.has(connection)) return;
+  reconnecting.add(connection);
+  connection.disconnect(true);
+  setTimeout(() => reconnecting.delete(connection), 1_000).unref();
+}
+
 /** An append that gave out offset 1 created the log (a new topic, or a new epoch after a wipe). */
 const createdLog = (result: AppendResult): boolean =>
   result.outcomes.some((outcome) => !outcome.duplicate && outcome.offset === 1);
@@ -164,6 +180,7 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
       }
       return result;
     } catch (error) {
+      if (isCommandTimeout(error)) dropHalfOpen(connection);
       throw redisFailure(server, connection, what, error);
     }
   };
