@@ -103,7 +103,7 @@ function createClusterConnection(settings: ConnectionSettings, target: ClusterTa
     maxRedirections: 16,
     retryDelayOnFailover: 200,
     retryDelayOnClusterDown: 200,
-    retryDelayOnTryAgain: 100,
+    retryDelayOnTryAgain: 200,
     slotsRefreshTimeout: settings.connectTimeoutMs,
     slotsRefreshInterval: 5_000,
     redisOptions: {
