@@ -30,6 +30,7 @@ import { mqttScenario } from './scenarios/mqtt.js';
 import { publishScenario } from './scenarios/publish.js';
 import { pushScenario } from './scenarios/push.js';
 import { redisScenario } from './scenarios/redis.js';
+import { redisClusterScenario } from './scenarios/redis-cluster.js';
 import { redisReplicationScenario } from './scenarios/redis-replication.js';
 import { requestsScenario } from './scenarios/requests.js';
 import { schedulesScenario } from './scenarios/schedules.js';
@@ -53,6 +54,7 @@ const SCENARIOS: Scenario[] = [
   mqttScenario,
   redisScenario,
   redisReplicationScenario,
+  redisClusterScenario,
   schedulesScenario,
   requestsScenario,
 ];

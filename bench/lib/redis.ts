@@ -37,11 +37,15 @@ export async function stopRedis(redis: RedisServer): Promise<void> {
   }
 }
 
-/** Starts `switchboard serve --engine redis` on a free port, on the given Redis. */
-export function spawnRedisNode(redisUrl: string, index: number): Promise<RunningServer> {
+/**
+ * Starts `switchboard serve --engine redis` on a free port, on the given Redis URL, or on a Redis
+ * Cluster when `redis` is its seed list.
+ */
+export function spawnRedisNode(redis: string | string[], index: number): Promise<RunningServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-bench-redis-node-'));
+  const target = typeof redis === 'string' ? ['--redis-url', redis] : ['--redis-cluster', redis.join(',')];
   return spawnServer({
-    label: `switchboard (redis node ${index + 1})`,
+    label: `switchboard (redis${typeof redis === 'string' ? '' : ' cluster'} node ${index + 1})`,
     args: [
       SERVER_ENTRY,
       'serve',
@@ -51,8 +55,7 @@ export function spawnRedisNode(redisUrl: string, index: number): Promise<Running
       '127.0.0.1',
       '--engine',
       'redis',
-      '--redis-url',
-      redisUrl,
+      ...target,
       '--data-dir',
       dataDir,
       '--log-level',

@@ -88,7 +88,7 @@ local function appendEntries(k, topic, freshEpoch, now, windowMs, maxCount, chan
       redis.call('HSET', k.meta, 'last', int(last))
     end
     redis.call('PUBLISH', channel,
-      '{"node":"' .. node .. '","topic":"' .. topic .. '","last":' .. int(last) .. '}')
+      '{"node":"' .. node .. '","topic":"' .. topic .. '","epoch":"' .. epoch .. '","last":' .. int(last) .. '}')
   end
   return epoch, floor, last, outcomes
 end
