@@ -171,6 +171,7 @@ export function createHub(options: CreateHubOptions): Hub {
   const statesInFlight = new Map<string, Promise<LogState>>();
   const stopWaking = engine.onAppended((topic, last) => {
     statesInFlight.delete(topic);
+    readsThisTurn.delete(topic);
     waiters.appended(topic, last);
   });
   let draining = false;
@@ -189,6 +190,7 @@ export function createHub(options: CreateHubOptions): Hub {
 
   const sweep = async (): Promise<void> => {
     await engine.sweep({ now: now(), retentionFor, dedupeWindowMs: hubOptions.dedupeWindowMs });
+    readsThisTurn.clear(); // retention may have moved floors
   };
   const sweepTimer = setInterval(() => {
     sweep().catch(() => undefined); // the next sweep retries; readiness reports engine failures
@@ -223,20 +225,45 @@ export function createHub(options: CreateHubOptions): Hub {
     } satisfies FetchResult;
   };
 
-  // A publish wakes every long poll on a topic at once, mostly with the same cursor: identical reads
-  // issued in the same event-loop turn share one engine read (and, downstream, one serialization).
-  const readsInFlight = new Map<string, Promise<ReadResult>>();
+  // A publish wakes every long poll on a topic at once, mostly with the same cursor, and polls that
+  // fell behind re-ask in the same event-loop turn with the same cursor: identical reads share one
+  // engine read (and, downstream, one serialization) while in flight and until the turn ends. An
+  // append to the topic drops its shared reads, so a read never misses an append made before it.
+  const readsThisTurn = new Map<string, Map<string, Promise<ReadResult>>>();
+  let settledReads: Array<[string, string, Promise<ReadResult>]> = [];
+  const forgetSettledReads = (): void => {
+    const settled = settledReads;
+    settledReads = [];
+    for (const [topic, key, read] of settled) {
+      const reads = readsThisTurn.get(topic);
+      if (reads?.get(key) !== read) continue;
+      reads.delete(key);
+      if (reads.size === 0) readsThisTurn.delete(topic);
+    }
+  };
   const coalescedRead = (topic: string, after: number, limit: number): Promise<ReadResult> => {
-    const key = `${topic} ${after} ${limit}`;
-    let read = readsInFlight.get(key);
+    const key = `${after} ${limit}`;
+    let reads = readsThisTurn.get(topic);
+    let read = reads?.get(key);
     if (!read) {
       // One engine call (and one latency sample) per shared read, not per long poll that shares it.
-      read = engineCall('read', () => engine.read(topic, after, limit));
-      readsInFlight.set(key, read);
-      const forget = (): void => {
-        readsInFlight.delete(key);
+      const started = engineCall('read', () => engine.read(topic, after, limit));
+      read = started;
+      if (!reads) {
+        reads = new Map();
+        readsThisTurn.set(topic, reads);
+      }
+      reads.set(key, started);
+      const keepUntilTurnEnds = (): void => {
+        if (settledReads.length === 0) setImmediate(forgetSettledReads);
+        settledReads.push([topic, key, started]);
       };
-      read.then(forget, forget);
+      const forgetNow = (): void => {
+        const current = readsThisTurn.get(topic);
+        if (current?.get(key) === started) current.delete(key);
+        if (current?.size === 0) readsThisTurn.delete(topic);
+      };
+      started.then(keepUntilTurnEnds, forgetNow);
     }
     return read;
   };
@@ -415,6 +442,7 @@ export function createHub(options: CreateHubOptions): Hub {
       assertTopic(topic);
       assertWritableFromOutside(topic, 'delete');
       const deleted = await engineCall('delete the topic', () => engine.deleteTopic(topic));
+      readsThisTurn.delete(topic);
       if (!deleted) throw notFound(`topic "${topic}" does not exist`);
       quota.forget(topic);
     },

@@ -30,6 +30,31 @@ describe('hub', () => {
     });
   });
 
+  it('shares identical reads within an event-loop turn, but never past an append or the turn', async () => {
+    hub = createHub({ engine: createMemoryEngine() });
+    await hub.publish('turn', 1);
+    const [a, b] = await Promise.all([
+      hub.fetch('turn', { after: 0, limit: 10 }),
+      hub.fetch('turn', { after: 0, limit: 10 }),
+    ]);
+    // One engine read (one array, hence one serialized body downstream) for both.
+    expect(a.messages).toBe(b.messages);
+    const again = await hub.fetch('turn', { after: 0, limit: 10 });
+    expect(again.messages).toBe(a.messages); // still the same turn
+    // A publish in the same turn drops the shared read: a later read sees it.
+    await hub.publish('turn', 2);
+    const afterPublish = await hub.fetch('turn', { after: 0, limit: 10 });
+    expect(afterPublish.messages.map((m) => m.data)).toEqual(['1', '2']);
+    // The next turn reads afresh.
+    await new Promise((resolve) => setImmediate(resolve));
+    const nextTurn = await hub.fetch('turn', { after: 0, limit: 10 });
+    expect(nextTurn.messages).not.toBe(afterPublish.messages);
+    expect(nextTurn.messages.map((m) => m.data)).toEqual(['1', '2']);
+    // So does a deleted topic.
+    await hub.deleteTopic('turn');
+    expect((await hub.fetch('turn', { after: 0, limit: 10 })).messages).toEqual([]);
+  });
+
   it('wakes a long poll within milliseconds of the publish that satisfies it', async () => {
     hub = createHub({ engine: createMemoryEngine() });
     const started = Date.now();

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Hub } from '../../core/hub.js';
 import { integerParam } from '../../core/validate.js';
 import { fetchAnswerBody } from '../shared/fetch-json.js';
+import { TurnBatcher } from '../shared/turn-batcher.js';
 
 type FetchQuery = { after?: string; limit?: string; wait?: string; epoch?: string };
 
@@ -13,6 +14,7 @@ const ANSWER_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cac
 
 export function registerPoll(app: FastifyInstance, hub: Hub): void {
   const { maxFetchLimit, maxWaitSeconds } = hub.options.limits;
+  const answers = new TurnBatcher();
 
   app.get<{ Params: { topic: string }; Querystring: FetchQuery }>(
     '/v1/topics/:topic/messages',
@@ -40,6 +42,8 @@ export function registerPoll(app: FastifyInstance, hub: Hub): void {
         });
         if (result.messages.length > 0) app.metrics.delivered('longpoll', result.messages.length);
       }
+      // A wake-up answers many held polls in one turn: their writes go out together at its end.
+      if (wait > 0 && reply.raw.socket) answers.cork(reply.raw.socket);
       // One Buffer per distinct answer, shared by every poll woken with the same cursor.
       return reply.headers(ANSWER_HEADERS).send(fetchAnswerBody(result));
     },
