@@ -47,6 +47,11 @@ export interface Authenticator {
   readonly description: string;
   /** Token → Principal, or throws 401 `unauthorized` (503 when a JWKS cannot be fetched). */
   authenticate(token: string | undefined): Promise<Principal>;
+  /**
+   * What `authenticate` would answer, when it is known without verifying anything (open mode, or a
+   * token verified before and not expired); undefined otherwise. Lets per-request hooks skip a promise.
+   */
+  known(token: string | undefined): Principal | undefined;
   /** Throws 401 when the principal expired, 403 `forbidden` when it lacks the capability, 400 for a bad topic name. */
   authorize(principal: Principal, capability: Capability, topic?: string): void;
   /** The same check as `authorize`, as a boolean (for filtering lists); false when expired. */
@@ -134,6 +139,7 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
       mode: 'open',
       description: 'open (anyone who can reach the server may publish and subscribe)',
       authenticate: async () => OPEN_PRINCIPAL,
+      known: () => OPEN_PRINCIPAL,
       authorize: boundAuthorize,
       allows: boundAllows,
     };
@@ -180,6 +186,11 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
       if (verified.size >= cacheSize) verified.delete(verified.keys().next().value!);
       verified.set(token, principal);
       return principal;
+    },
+    known(token) {
+      if (!token) return undefined;
+      const cached = verified.get(token);
+      return cached && cached.expiresAt !== undefined && now() < cached.expiresAt ? cached : undefined;
     },
     authorize: boundAuthorize,
     allows: boundAllows,

@@ -5,7 +5,7 @@
  * routes that need it (SSE streams end when it expires).
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator, Principal } from '../core/auth.js';
 import { type RateLimiter, rateKey } from '../core/rate-limit.js';
 import { badRequest, unauthorized } from '../protocol/errors.js';
@@ -50,6 +50,17 @@ export function tokenFrom(headers: IncomingHttpHeaders, url: string | undefined)
   return new URLSearchParams(url.slice(query + 1)).get('token') ?? undefined;
 }
 
+/**
+ * `tokenFrom` for a fastify request: its query string is parsed already, so a long poll does not
+ * parse it twice.
+ */
+function requestToken(request: FastifyRequest): string | undefined {
+  if (request.headers.authorization !== undefined) return tokenFrom(request.headers, undefined);
+  const token = (request.query as Record<string, unknown> | undefined)?.token;
+  if (token === undefined) return undefined;
+  return Array.isArray(token) ? String(token[0]) : String(token);
+}
+
 /** The key per-address limits use for this request. */
 export const requestAddress = (request: FastifyRequest): string =>
   clientAddressKey(request.raw.socket.remoteAddress);
@@ -89,21 +100,9 @@ export function registerHttpAuth(app: FastifyInstance, options: HttpAuthOptions)
     }
   });
 
-  app.addHook('onRequest', async (request, reply) => {
-    const url = request.routeOptions.url;
-    if (url === undefined) return; // no such route: the 404 handler answers, in every mode
-    const rule = ruleOf(request.method, url) ?? { kind: 'admin' };
-    if (rule.kind === 'open') return;
-    let principal: Principal;
-    try {
-      const token = tokenFrom(request.headers, request.url);
-      if (rule.kind === 'optional' && token === undefined && auth.mode === 'token') return;
-      principal = await auth.authenticate(token);
-    } catch (error) {
-      // RFC 6750: a 401 names the scheme it wants.
-      if ((error as { code?: string }).code === 'unauthorized') reply.header('www-authenticate', 'Bearer');
-      throw error;
-    }
+  // Callback style, and no promise when the principal is known at once (open mode, a token seen
+  // before): this hook runs on every request, long polls included.
+  const check = (request: FastifyRequest, principal: Principal, rule: RouteRule): void => {
     request.principal = principal;
     if (rule.kind === 'admin') auth.authorize(principal, 'admin');
     else if (rule.kind === 'topic') {
@@ -117,6 +116,44 @@ export function registerHttpAuth(app: FastifyInstance, options: HttpAuthOptions)
       if (rule.rateLimited) publishRate.take(rateKey(principal, requestAddress(request)));
     }
     // kind 'token' and 'optional': authenticate() has already refused invalid and expired tokens.
+  };
+  const refuse = (reply: FastifyReply, error: unknown, done: (error?: Error) => void): void => {
+    // RFC 6750: a 401 names the scheme it wants.
+    if ((error as { code?: string }).code === 'unauthorized') reply.header('www-authenticate', 'Bearer');
+    done(error as Error);
+  };
+  app.addHook('onRequest', (request, reply, done) => {
+    const url = request.routeOptions.url;
+    if (url === undefined) return done(); // no such route: the 404 handler answers, in every mode
+    const rule = ruleOf(request.method, url) ?? { kind: 'admin' };
+    if (rule.kind === 'open') return done();
+    let token: string | undefined;
+    try {
+      token = requestToken(request);
+    } catch (error) {
+      return refuse(reply, error, done);
+    }
+    if (rule.kind === 'optional' && token === undefined && auth.mode === 'token') return done();
+    const known = auth.known(token);
+    if (known) {
+      try {
+        check(request, known, rule);
+      } catch (error) {
+        return done(error as Error);
+      }
+      return done();
+    }
+    auth.authenticate(token).then(
+      (principal) => {
+        try {
+          check(request, principal, rule);
+        } catch (error) {
+          return done(error as Error);
+        }
+        done();
+      },
+      (error: unknown) => refuse(reply, error, done),
+    );
   });
 
   // The byte rate: a publish costs its body's bytes (a 1 MiB batch is not "one publish" here).

@@ -30,6 +30,9 @@ export interface ServerMetrics {
   render(): Promise<{ contentType: string; text: string }>;
 }
 
+/** Routes are patterns, so this bounds nothing in practice; it only caps a pathological mix. */
+const MAX_CACHED_SERIES = 1_000;
+
 const ENGINE_OPS: Record<string, string> = {
   read: 'read',
   'store the message': 'append',
@@ -105,6 +108,8 @@ export function createServerMetrics(): ServerMetrics {
     labelNames: ['method', 'route', 'status'],
     registers,
   });
+  const httpSeries = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
+  const deliveredSeries = new Map<string, { inc(n: number): void }>();
   const httpDuration = new Histogram({
     name: 'switchboard_http_request_duration_seconds',
     help: 'HTTP request duration by method and route pattern (long polls include their wait)',
@@ -143,11 +148,30 @@ export function createServerMetrics(): ServerMetrics {
       openConnections = count;
     },
     httpRequest(method, route, status, seconds) {
-      httpRequests.inc({ method, route, status: String(status) });
-      httpDuration.observe({ method, route }, seconds);
+      // Labelled children are looked up once per (method, route, status): hashing the labels of
+      // every request showed in the long-poll profile.
+      const key = `${method} ${route} ${status}`;
+      let series = httpSeries.get(key);
+      if (!series) {
+        if (httpSeries.size >= MAX_CACHED_SERIES) httpSeries.clear();
+        series = {
+          count: httpRequests.labels({ method, route, status: String(status) }),
+          duration: httpDuration.labels({ method, route }),
+        };
+        httpSeries.set(key, series);
+      }
+      series.count.inc();
+      series.duration.observe(seconds);
     },
     rejected: (reason) => rejected.inc({ reason }),
-    delivered: (transport, count) => delivered.inc({ transport }, count),
+    delivered(transport, count) {
+      let series = deliveredSeries.get(transport);
+      if (!series) {
+        series = delivered.labels({ transport });
+        deliveredSeries.set(transport, series);
+      }
+      series.inc(count);
+    },
     trackConnection(transport) {
       connections.inc({ transport });
       let done = false;

@@ -79,12 +79,13 @@ export function registerSecurity(
   app.decorate('metrics', metrics);
 
   // A connection over a limit gets one JSON answer and is closed (see connection-limits.ts).
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     const refusal = connections.refusalFor(request.raw.socket);
     if (refusal) {
       reply.header('connection', 'close');
-      throw refusal;
+      return done(refusal);
     }
+    done();
   });
   registerHttpAuth(app, {
     auth,

@@ -18,19 +18,22 @@ export function registerShutdownGate(app: FastifyInstance): ShutdownGate {
   let inFlight = 0;
   let closing = false;
 
-  app.addHook('onRequest', async (_request, reply) => {
+  const finished = (): void => {
+    inFlight--;
+  };
+  app.addHook('onRequest', (_request, reply, done) => {
     if (closing) {
       reply.header('connection', 'close');
-      return reply
+      reply
         .code(503)
         .send(
           errorBody('unavailable', 'the server is shutting down; retry in a moment (or on another node)'),
         );
+      return;
     }
     inFlight++;
-    reply.raw.once('close', () => {
-      inFlight--;
-    });
+    reply.raw.once('close', finished);
+    done();
   });
 
   return {
