@@ -2,13 +2,19 @@
  * Assembles the HTTP server: one hub, fastify with deliberate Node limits, the browser guard,
  * the contract's error handling, and one plugin per communication pattern.
  */
-import type { Server } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import Fastify, { type FastifyHttpOptions, type FastifyInstance, LogController } from 'fastify';
 import { createHub, type Hub } from '../core/hub.js';
 import type { Engine } from '../engines/engine.js';
 import { registerGroups } from '../patterns/groups/index.js';
 import { registerJobs } from '../patterns/jobs/index.js';
 import type { MqttEndpoint } from '../patterns/mqtt/index.js';
+import { createPollFastPath, type PollFastPath } from '../patterns/poll/fast-path.js';
 import { registerPoll } from '../patterns/poll/index.js';
 import { registerPresence } from '../patterns/presence/index.js';
 import { registerPush } from '../patterns/push/index.js';
@@ -82,7 +88,28 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
   });
   metrics.attachHub(hub);
 
+  // Set once the security pieces it consults exist (below); see patterns/poll/fast-path.ts.
+  let pollFastPath: PollFastPath | undefined;
   const app = Fastify({
+    // fastify's own server setup (lib/server.js), with the long-poll fast path in front of it.
+    serverFactory: (
+      handler: (request: IncomingMessage, response: ServerResponse) => void,
+      options: Record<string, unknown>,
+    ) => {
+      const { http, keepAliveTimeout, requestTimeout, connectionTimeout } = options as {
+        http: object;
+        keepAliveTimeout: number;
+        requestTimeout: number;
+        connectionTimeout: number;
+      };
+      const server = createHttpServer(http, (request, response) => {
+        if (!pollFastPath?.(request, response, handler)) handler(request, response);
+      });
+      server.keepAliveTimeout = keepAliveTimeout;
+      server.requestTimeout = requestTimeout;
+      server.setTimeout(connectionTimeout);
+      return server;
+    },
     logger: loggerOptions(logger, config.logLevel), // redacts tokens: see logging.ts
     bodyLimit: config.maxBodyBytes,
     return503OnClosing: false, // fastify's own 503 body is not the contract's: see shutdown.ts
@@ -128,6 +155,18 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
   registerRest(app, hub);
   registerScheduled(app, hub); // delayed delivery: list and cancel (scheduling is a publish)
   registerPoll(app, hub);
+  pollFastPath = createPollFastPath({
+    hub,
+    auth: security.auth,
+    browserCheck: createBrowserCheck(browserGuard),
+    refusalFor: (socket) => security.connections.refusalFor(socket),
+    admit: (response) => gate.admit(response),
+    // pino has isLevelEnabled; the silent logger does not (and logs nothing)
+    debugLogging: () =>
+      (app.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.('debug') ?? false,
+    httpRequest: (method, route, status, seconds) => metrics.httpRequest(method, route, status, seconds),
+    delivered: (transport, count) => metrics.delivered(transport, count),
+  });
   registerRequests(app, hub); // request-reply (docs/request-reply.md)
   registerPresence(app, hub); // GET /v1/topics/:topic/presence (docs/presence.md)
   const sse = registerSse(app, hub, {

@@ -8,6 +8,11 @@ import { errorBody } from './errors.js';
 
 export interface ShutdownGate {
   readonly closing: boolean;
+  /**
+   * Counts a request answered outside fastify (the long-poll fast path) until its response closes;
+   * false while closing (the caller then lets fastify answer the 503).
+   */
+  admit(response: { once(event: 'close', listener: () => void): unknown }): boolean;
   /** Refuse new requests from now on. */
   beginClosing(): void;
   /** Resolves when no request is in flight, or after `deadlineMs`. */
@@ -42,6 +47,12 @@ export function registerShutdownGate(app: FastifyInstance): ShutdownGate {
     },
     beginClosing() {
       closing = true;
+    },
+    admit(response) {
+      if (closing) return false;
+      inFlight++;
+      response.once('close', finished);
+      return true;
     },
     async settled(deadlineMs) {
       const deadline = Date.now() + deadlineMs;
