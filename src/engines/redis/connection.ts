@@ -16,8 +16,8 @@ export interface SentinelTarget {
  * What the stores talk to: one Redis (plain or found through Sentinel) or a Redis Cluster. Both
  * run the same commands and scripts; a Cluster routes each by its first key's slot, so every
  * script's keys must share a hash tag (keys.ts) and a batch over many topics is `Promise.all` of
- * single commands (auto-pipelined per shard) rather than one `pipeline()`, which a Cluster refuses
- * across slots.
+ * single commands (sent back to back on each shard's connection) rather than one `pipeline()`,
+ * which a Cluster refuses across slots.
  */
 export type RedisClient = Redis | Cluster;
 
@@ -94,9 +94,11 @@ function createClusterConnection(settings: ConnectionSettings, target: ClusterTa
   const options: ClusterOptions = {
     lazyConnect: true,
     enableOfflineQueue: false,
-    // Batches over many topics (listing, sweeps) are Promise.all of single commands: grouped into
-    // one pipeline per shard by ioredis.
-    enableAutoPipelining: true,
+    // No auto-pipelining: ioredis retries a failed pipeline (TRYAGAIN, CLUSTERDOWN, ASK) only when
+    // every command in it failed alike and the rest are read-only, so an append batched with other
+    // writes would answer 503 during a slot migration instead of being retried (seen under load).
+    // Concurrent commands still share each node's socket without waiting for one another.
+    enableAutoPipelining: false,
     scaleReads: 'master',
     clusterRetryStrategy: (attempt) => Math.min(50 * attempt, 1_000),
     // A failover or a migration takes a few seconds; retry redirections and CLUSTERDOWN within that.

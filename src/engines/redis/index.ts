@@ -196,7 +196,7 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
   const topics = (): Promise<TopicSummary[]> =>
     call('list topics', async (r) => {
       const names = await directory.names(r);
-      // One command per topic, sent together: one round trip per shard.
+      // One command per topic, sent together, back to back on each shard's connection.
       const states = await Promise.all(
         names.map((name) => r.hmget(keys.topic(name).meta, 'epoch', 'floor', 'last')),
       );
@@ -359,8 +359,7 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
     async sweep({ now, retentionFor, dedupeWindowMs }: SweepRequest): Promise<void> {
       await call('sweep retention', async (r) => {
         const names = await directory.names(r);
-        // Every topic's sweep script sent together: one round trip per shard (auto-pipelined in a
-        // Cluster; queued back to back on one connection otherwise).
+        // Every topic's sweep script sent together, back to back on each shard's connection.
         await Promise.all(
           names.map((topic) => {
             const k = keys.topic(topic);
