@@ -22,7 +22,7 @@ import { createStorageQuota } from './storage-quota.js';
 import { assertWritableFromOutside } from './system-topics.js';
 import { matchTopic } from './topic-pattern.js';
 import { assertEvent, assertIdempotencyKey, assertTopic } from './validate.js';
-import { type Cancellation, WaiterRegistry, type WaitOutcome } from './waiters.js';
+import { type Cancellation, type Waiter, WaiterRegistry } from './waiters.js';
 import { toMessage } from './wire-json.js';
 
 export interface PublishInput {
@@ -64,6 +64,9 @@ export interface FetchResult {
   gap: boolean;
   reset: boolean;
 }
+
+/** The outcome of `Hub.poll`: an error (a contract error, or the store's failure), or the answer. */
+export type PollCallback = (error: unknown, result: FetchResult | undefined) => void;
 
 export interface WaitRequest extends FetchRequest {
   waitMs: number;
@@ -125,6 +128,11 @@ export interface Hub {
   fetch(topic: string, request: FetchRequest): Promise<FetchResult>;
   /** Long poll: answers at once when messages exist after the cursor, else waits for the next publish. */
   fetchOrWait(topic: string, request: WaitRequest): Promise<FetchResult>;
+  /**
+   * `fetchOrWait` for wires, with a callback (called once, possibly before `poll` returns) instead of
+   * a promise. Polls answered from one read with one cursor share one result object: do not mutate it.
+   */
+  poll(topic: string, request: WaitRequest, done: PollCallback): void;
   topics(): Promise<TopicStats[]>;
   topic(topic: string): Promise<TopicStats>;
   deleteTopic(topic: string): Promise<void>;
@@ -168,7 +176,7 @@ export function createHub(options: CreateHubOptions): Hub {
   const waiters = new WaiterRegistry();
   const subscribers = new Map<string, Map<string, number>>();
   // A state read in flight may predate this append: later re-checks must not share it (see fetchOrWait).
-  const statesInFlight = new Map<string, Promise<LogState>>();
+  const statesInFlight = new Map<string, StateCheck>();
   const stopWaking = engine.onAppended((topic, last) => {
     statesInFlight.delete(topic);
     readsThisTurn.delete(topic);
@@ -227,10 +235,12 @@ export function createHub(options: CreateHubOptions): Hub {
 
   // A publish wakes every long poll on a topic at once, mostly with the same cursor, and polls that
   // fell behind re-ask in the same event-loop turn with the same cursor: identical reads share one
-  // engine read (and, downstream, one serialization) while in flight and until the turn ends. An
-  // append to the topic drops its shared reads, so a read never misses an append made before it.
-  const readsThisTurn = new Map<string, Map<string, Promise<ReadResult>>>();
-  let settledReads: Array<[string, string, Promise<ReadResult>]> = [];
+  // engine read (and, downstream, one answer and one serialization) while in flight and until the
+  // turn ends. An append to the topic drops its shared reads, so a read never misses an append made
+  // before it. Long polls (`poll`) wait for a shared read with a callback, not a promise each, and
+  // one that settled this turn answers them synchronously.
+  const readsThisTurn = new Map<string, Map<string, SharedRead>>();
+  let settledReads: Array<[string, string, SharedRead]> = [];
   const forgetSettledReads = (): void => {
     const settled = settledReads;
     settledReads = [];
@@ -241,47 +251,73 @@ export function createHub(options: CreateHubOptions): Hub {
       if (reads.size === 0) readsThisTurn.delete(topic);
     }
   };
-  const coalescedRead = (topic: string, after: number, limit: number): Promise<ReadResult> => {
+  const sharedRead = (topic: string, after: number, limit: number): SharedRead => {
     const key = `${after} ${limit}`;
     let reads = readsThisTurn.get(topic);
-    let read = reads?.get(key);
-    if (!read) {
-      // One engine call (and one latency sample) per shared read, not per long poll that shares it.
-      const started = engineCall('read', () => engine.read(topic, after, limit));
-      read = started;
-      if (!reads) {
-        reads = new Map();
-        readsThisTurn.set(topic, reads);
-      }
-      reads.set(key, started);
-      const keepUntilTurnEnds = (): void => {
-        if (settledReads.length === 0) setImmediate(forgetSettledReads);
-        settledReads.push([topic, key, started]);
-      };
-      const forgetNow = (): void => {
-        const current = readsThisTurn.get(topic);
-        if (current?.get(key) === started) current.delete(key);
-        if (current?.size === 0) readsThisTurn.delete(topic);
-      };
-      started.then(keepUntilTurnEnds, forgetNow);
+    const existing = reads?.get(key);
+    if (existing) return existing;
+    // One engine call (and one latency sample) per shared read, not per long poll that shares it.
+    const shared: SharedRead = {
+      promise: engineCall('read', () => engine.read(topic, after, limit)),
+      value: undefined,
+      waiting: undefined,
+      results: undefined,
+    };
+    if (!reads) {
+      reads = new Map();
+      readsThisTurn.set(topic, reads);
     }
-    return read;
+    reads.set(key, shared);
+    shared.promise.then(
+      (read) => {
+        shared.value = read;
+        if (settledReads.length === 0) setImmediate(forgetSettledReads);
+        settledReads.push([topic, key, shared]);
+        settle(shared, undefined, read);
+      },
+      (error: unknown) => {
+        const current = readsThisTurn.get(topic);
+        if (current?.get(key) === shared) current.delete(key);
+        if (current?.size === 0) readsThisTurn.delete(topic);
+        settle(shared, error, undefined);
+      },
+    );
+    return shared;
+  };
+  const coalescedRead = (topic: string, after: number, limit: number): Promise<ReadResult> =>
+    sharedRead(topic, after, limit).promise;
+  /** Calls back with the shared read: at once when it settled this turn, else when it does. */
+  const readThen = (topic: string, after: number, limit: number, callback: ReadCallback): void => {
+    const shared = sharedRead(topic, after, limit);
+    if (shared.value !== undefined) callback(undefined, shared.value, shared);
+    else if (shared.waiting === undefined) shared.waiting = [callback];
+    else shared.waiting.push(callback);
   };
 
   // The long poll's re-check after registering, shared by the polls registering in the same turn;
   // an append drops the shared read, so a re-check never starts before an append it must see.
-  const coalescedState = (topic: string): Promise<LogState> => {
-    let state = statesInFlight.get(topic);
-    if (!state) {
-      const read = engineCall('read', () => engine.state(topic));
-      statesInFlight.set(topic, read);
+  const stateCheck = (topic: string): StateCheck => {
+    let check = statesInFlight.get(topic);
+    if (!check) {
+      const created: StateCheck = { promise: engineCall('read', () => engine.state(topic)), waiters: [] };
+      statesInFlight.set(topic, created);
       const forget = (): void => {
-        if (statesInFlight.get(topic) === read) statesInFlight.delete(topic);
+        if (statesInFlight.get(topic) === created) statesInFlight.delete(topic);
       };
-      read.then(forget, forget);
-      state = read;
+      created.promise.then(
+        (state) => {
+          forget();
+          for (const waiter of created.waiters) if (state.last > waiter.after) waiter.wake();
+        },
+        () => {
+          forget();
+          // Look again by reading: the read answers, or reports the store's failure.
+          for (const waiter of created.waiters) waiter.wake();
+        },
+      );
+      check = created;
     }
-    return state;
+    return check;
   };
 
   const fetch = async (topic: string, request: FetchRequest): Promise<FetchResult> => {
@@ -289,6 +325,63 @@ export function createHub(options: CreateHubOptions): Hub {
     const limit = Math.min(request.limit, limits.maxFetchLimit);
     const read = await coalescedRead(topic, request.after, limit);
     return toFetchResult(topic, request, read, read.messages);
+  };
+
+  /** The answer for `after`/`epoch` from a shared read, built once and shared by the polls asking it. */
+  const sharedResult = (topic: string, request: FetchRequest, read: ReadResult, shared: SharedRead) => {
+    const key = request.epoch === undefined ? request.after : `${request.after} ${request.epoch}`;
+    let result = shared.results?.get(key);
+    if (result === undefined) {
+      result = toFetchResult(topic, request, read, read.messages);
+      if (shared.results === undefined) shared.results = new Map();
+      shared.results.set(key, result);
+    }
+    return result;
+  };
+
+  const poll = (topic: string, request: WaitRequest, done: PollCallback): void => {
+    try {
+      assertTopic(topic);
+    } catch (error) {
+      done(error, undefined);
+      return;
+    }
+    const { after, epoch, waitMs, signal, transport } = request;
+    const limit = Math.min(request.limit, limits.maxFetchLimit);
+    readThen(topic, after, limit, (error, read, shared) => {
+      if (read === undefined) {
+        done(error, undefined);
+        return;
+      }
+      const first = sharedResult(topic, request, read, shared);
+      if (first.messages.length > 0 || first.reset || first.gap || waitMs <= 0 || draining) {
+        done(undefined, first);
+        return;
+      }
+      if (waiters.size >= limits.maxWaiters) {
+        done(
+          unavailable(`${limits.maxWaiters} long polls are already held (limits.maxWaiters); retry shortly`),
+          undefined,
+        );
+        return;
+      }
+      const cursor = Math.max(first.next, after);
+      const untrack = transport ? trackSubscriber(topic, transport) : undefined;
+      const waiter = waiters.hold(topic, cursor, waitMs, signal, (outcome) => {
+        untrack?.();
+        if (outcome !== 'data') {
+          done(undefined, first.next === cursor ? first : { ...first, next: cursor });
+          return;
+        }
+        const again = cursor === after ? request : { after: cursor, limit, epoch };
+        readThen(topic, cursor, limit, (error, read, shared) => {
+          if (read === undefined) done(error, undefined);
+          else done(undefined, sharedResult(topic, again, read, shared));
+        });
+      });
+      // A publish may have landed between the read and the registration: look once more.
+      if (waiter.held) stateCheck(topic).waiters.push(waiter);
+    });
   };
 
   const publishSystemInputs = async (
@@ -402,29 +495,16 @@ export function createHub(options: CreateHubOptions): Hub {
     internal: { publishInputs: publishSystemInputs, groups: internalGroups },
     fetch,
 
-    async fetchOrWait(topic, request) {
-      const first = await fetch(topic, request);
-      if (first.messages.length > 0 || first.reset || first.gap || request.waitMs <= 0 || draining)
-        return first;
-      if (waiters.size >= limits.maxWaiters) {
-        throw unavailable(
-          `${limits.maxWaiters} long polls are already held (limits.maxWaiters); retry shortly`,
-        );
-      }
-      const cursor = Math.max(first.next, request.after);
-      const held = waiters.wait(topic, cursor, request.waitMs, request.signal);
-      const untrack = request.transport ? trackSubscriber(topic, request.transport) : undefined;
-      let outcome: WaitOutcome;
-      try {
-        // A publish may have landed between the read and the registration: look once more.
-        const state = await coalescedState(topic);
-        if (state.last > cursor) held.wake();
-        outcome = await held.promise;
-      } finally {
-        untrack?.();
-      }
-      return outcome === 'data' ? fetch(topic, { ...request, after: cursor }) : { ...first, next: cursor };
+    fetchOrWait(topic, request) {
+      return new Promise((resolve, reject) => {
+        poll(topic, request, (error, result) => {
+          if (result === undefined) reject(error);
+          else resolve({ ...result }); // answers of one read are shared: the caller gets its own
+        });
+      });
     },
+
+    poll,
 
     async topics() {
       const summaries = await engineCall('list topics', () => engine.topics());
@@ -586,4 +666,39 @@ function guardSystemTopics(groups: Groups): Groups {
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+type ReadCallback = (error: unknown, read: ReadResult | undefined, shared: SharedRead) => void;
+
+/** One engine read shared by identical reads until the event-loop turn ends (see `sharedRead`). */
+interface SharedRead {
+  readonly promise: Promise<ReadResult>;
+  /** the result once it settled: later readers this turn are answered synchronously */
+  value: ReadResult | undefined;
+  /** long polls waiting for it */
+  waiting: ReadCallback[] | undefined;
+  /** answers built from it, by cursor (and epoch), shared by the polls asking the same */
+  results: Map<number | string, FetchResult> | undefined;
+}
+
+/** The long polls' shared re-check of a topic's last offset after they registered. */
+interface StateCheck {
+  readonly promise: Promise<LogState>;
+  readonly waiters: Waiter[];
+}
+
+function settle(shared: SharedRead, error: unknown, read: ReadResult | undefined): void {
+  const waiting = shared.waiting;
+  if (waiting === undefined) return;
+  shared.waiting = undefined;
+  for (const callback of waiting) {
+    // One caller's failure must not keep the answer from the others; it still surfaces.
+    try {
+      callback(error, read, shared);
+    } catch (thrown) {
+      queueMicrotask(() => {
+        throw thrown;
+      });
+    }
+  }
 }

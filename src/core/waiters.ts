@@ -24,11 +24,11 @@ export type Cancellation =
 
 export const DEADLINE_SLOT_MS = 50;
 
-class Waiter {
+/** A held wait; `wake()` answers it with `data` now (the long poll's re-check found new messages). */
+export class Waiter {
   /** set while the waiter is held; cleared exactly once by `WaiterRegistry.#finish` */
   held = true;
   slot = 0;
-  resolve!: (outcome: WaitOutcome) => void;
   cancellation: Cancellation | undefined;
   /** bound once, used for both `on` and `off` (no `once` wrapper per request) */
   readonly onCancel: () => void;
@@ -36,16 +36,21 @@ class Waiter {
   constructor(
     readonly topic: string,
     readonly after: number,
-    cancel: (waiter: Waiter) => void,
+    readonly done: (outcome: WaitOutcome) => void,
+    readonly finish: (waiter: Waiter, outcome: WaitOutcome) => void,
   ) {
-    this.onCancel = () => cancel(this);
+    this.onCancel = () => finish(this, 'aborted');
+  }
+
+  wake(): void {
+    this.finish(this, 'data');
   }
 }
 
 export class WaiterRegistry {
   readonly #byTopic = new Map<string, Set<Waiter>>();
   readonly #bySlot = new Map<number, { waiters: Set<Waiter>; timer: NodeJS.Timeout }>();
-  readonly #cancel = (waiter: Waiter): void => this.#finish(waiter, 'aborted');
+  readonly #finishWaiter = (waiter: Waiter, outcome: WaitOutcome): void => this.#finish(waiter, outcome);
   #size = 0;
 
   get size(): number {
@@ -59,10 +64,26 @@ export class WaiterRegistry {
     timeoutMs: number,
     cancellation?: Cancellation,
   ): { promise: Promise<WaitOutcome>; wake: () => void } {
-    const waiter = new Waiter(topic, after, this.#cancel);
-    const promise = new Promise<WaitOutcome>((resolve) => {
-      waiter.resolve = resolve;
+    let resolve!: (outcome: WaitOutcome) => void;
+    const promise = new Promise<WaitOutcome>((settle) => {
+      resolve = settle;
     });
+    const waiter = this.hold(topic, after, timeoutMs, cancellation, resolve);
+    return { promise, wake: () => waiter.wake() };
+  }
+
+  /**
+   * `wait` with a callback instead of a promise (the long-poll path: no promise per held request).
+   * `done` is called exactly once, possibly before `hold` returns (a caller already gone).
+   */
+  hold(
+    topic: string,
+    after: number,
+    timeoutMs: number,
+    cancellation: Cancellation | undefined,
+    done: (outcome: WaitOutcome) => void,
+  ): Waiter {
+    const waiter = new Waiter(topic, after, done, this.#finishWaiter);
     let set = this.#byTopic.get(topic);
     if (!set) {
       set = new Set();
@@ -79,7 +100,7 @@ export class WaiterRegistry {
         else cancellation.on('close', waiter.onCancel);
       }
     }
-    return { promise, wake: () => this.#finish(waiter, 'data') };
+    return waiter;
   }
 
   /** Wakes every waiter on `topic` whose cursor is behind `last`. */
@@ -133,7 +154,7 @@ export class WaiterRegistry {
       if ('aborted' in cancellation) cancellation.removeEventListener('abort', waiter.onCancel);
       else cancellation.off('close', waiter.onCancel);
     }
-    waiter.resolve(outcome);
+    waiter.done(outcome);
   }
 }
 

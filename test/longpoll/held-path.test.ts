@@ -120,4 +120,62 @@ describe('shared bodies and deadline slots (in process)', () => {
       await hub.close();
     }
   });
+
+  it('hub.poll: polls woken together share one answer object; fetchOrWait callers get their own', async () => {
+    const hub = createHub({ engine: createMemoryEngine() });
+    try {
+      await hub.publish('shared', 0);
+      const answers: unknown[] = [];
+      for (let i = 0; i < 3; i++) {
+        hub.poll('shared', { after: 1, limit: 10, waitMs: 5_000 }, (error, result) => {
+          expect(error).toBeUndefined();
+          answers.push(result);
+        });
+      }
+      const own = hub.fetchOrWait('shared', { after: 1, limit: 10, waitMs: 5_000 });
+      await expect.poll(() => hub.heldRequests).toBe(4);
+      await hub.publish('shared', 1);
+      const mine = await own;
+      expect(answers).toHaveLength(3);
+      expect(answers[1]).toBe(answers[0]);
+      expect(answers[2]).toBe(answers[0]);
+      expect(mine).not.toBe(answers[0]);
+      expect(mine).toEqual(answers[0]);
+      expect(mine).toMatchObject({ next: 2, last: 2, gap: false, reset: false });
+      // wait=0 through the same path: answered at once.
+      let sync: unknown;
+      hub.poll('shared', { after: 1, limit: 10, waitMs: 0 }, (_error, result) => {
+        sync = result;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(sync).toMatchObject({ next: 2 });
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it('hub.poll: a store failure, a bad topic and the waiter limit are reported, never thrown', async () => {
+    const engine = createMemoryEngine();
+    const hub = createHub({ engine, limits: { maxWaiters: 1 } });
+    try {
+      const outcome = (topic: string, waitMs: number) =>
+        new Promise<{ error: unknown; result: unknown }>((resolve) => {
+          hub.poll(topic, { after: 0, limit: 10, waitMs }, (error, result) => resolve({ error, result }));
+        });
+      expect((await outcome('bad topic!', 0)).error).toMatchObject({ status: 400 });
+      const held = outcome('one', 60_000);
+      await expect.poll(() => hub.heldRequests).toBe(1);
+      expect((await outcome('two', 60_000)).error).toMatchObject({ status: 503 });
+      const read = engine.read.bind(engine);
+      engine.read = async () => {
+        throw new Error('disk on fire');
+      };
+      expect((await outcome('three', 0)).error).toMatchObject({ status: 503 });
+      engine.read = read;
+      hub.drain();
+      expect((await held).result).toMatchObject({ messages: [], next: 0 });
+    } finally {
+      await hub.close();
+    }
+  });
 });

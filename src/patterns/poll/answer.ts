@@ -5,7 +5,7 @@
  * answers many held polls at once and their writes go out together.
  */
 import type { Writable } from 'node:stream';
-import type { FetchResult, Hub } from '../../core/hub.js';
+import type { Hub, PollCallback, WaitRequest } from '../../core/hub.js';
 import { integerParam } from '../../core/validate.js';
 import type { Cancellation } from '../../core/waiters.js';
 import { TurnBatcher } from '../shared/turn-batcher.js';
@@ -18,9 +18,11 @@ export const POLL_HEADERS = {
   'cache-control': 'no-store',
 };
 
-export interface PollRequest {
+/** A poll's parameters, as the hub's wait request (`signal` is set to the response when it is held). */
+export interface PollRequest extends WaitRequest {
   after: number;
   limit: number;
+  /** seconds, as asked (`waitMs` is the same in milliseconds) */
   wait: number;
   epoch: string | undefined;
 }
@@ -28,31 +30,32 @@ export interface PollRequest {
 /** Throws the contract's 400 for a bad parameter (see integerParam). */
 export function pollRequest(hub: Hub, query: PollQuery): PollRequest {
   const { maxFetchLimit, maxWaitSeconds } = hub.options.limits;
+  const wait = integerParam('wait', query.wait, { min: 0, max: maxWaitSeconds, fallback: 0 });
   return {
     after: integerParam('after', query.after, { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 }),
     limit: integerParam('limit', query.limit, { min: 1, max: maxFetchLimit, fallback: 100 }),
-    wait: integerParam('wait', query.wait, { min: 0, max: maxWaitSeconds, fallback: 0 }),
+    wait,
+    waitMs: wait * 1000,
     epoch: typeof query.epoch === 'string' ? query.epoch : undefined,
+    signal: undefined,
+    transport: 'longpoll',
   };
 }
 
+/**
+ * Answers the poll through `done`: a fetch (`wait=0`) or a held fetch (`wait=1..60`), released the
+ * moment `response` closes. Polls answered from one read with one cursor get one shared result.
+ */
 export function answerPoll(
   hub: Hub,
   topic: string,
   request: PollRequest,
   /** The response itself: its `close` releases a held request when the client goes away. */
   response: Cancellation,
-): Promise<FetchResult> {
-  const { after, limit, wait, epoch } = request;
-  if (wait === 0) return hub.fetch(topic, { after, limit, epoch });
-  return hub.fetchOrWait(topic, {
-    after,
-    limit,
-    epoch,
-    waitMs: wait * 1000,
-    signal: response,
-    transport: 'longpoll',
-  });
+  done: PollCallback,
+): void {
+  if (request.wait > 0) request.signal = response;
+  hub.poll(topic, request, done);
 }
 
 const answers = new TurnBatcher();

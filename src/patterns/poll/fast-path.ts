@@ -70,6 +70,24 @@ function plainQuery(text: string): (PollQuery & { token?: string }) | undefined 
   return query;
 }
 
+/**
+ * The Host header from the raw header list (building `request.headers` for every poll showed in the
+ * profile), or null when the request has an Origin or Authorization header (fastify's case). Node
+ * keeps the first Host of several, as here.
+ */
+function plainHost(raw: string[]): string | undefined | null {
+  let host: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4) {
+      if (host === undefined && name.toLowerCase() === 'host') host = raw[i + 1];
+    } else if (name.length === 6) {
+      if (name.toLowerCase() === 'origin') return null;
+    } else if (name.length === 13 && name.toLowerCase() === 'authorization') return null;
+  }
+  return host;
+}
+
 export function createPollFastPath(deps: PollFastPathDeps): PollFastPath {
   const { hub, auth } = deps;
   return (request, response, fallback) => {
@@ -83,9 +101,8 @@ export function createPollFastPath(deps: PollFastPathDeps): PollFastPath {
     if (!PLAIN_TOPIC.test(topic)) return false;
     const query = plainQuery(mark === -1 ? '' : url.slice(mark + 1));
     if (query === undefined) return false;
-    const { headers } = request;
-    if (headers.origin !== undefined || headers.authorization !== undefined) return false;
-    if (deps.browserCheck(headers.host, undefined) !== undefined) return false;
+    const host = plainHost(request.rawHeaders);
+    if (host === null || deps.browserCheck(host, undefined) !== undefined) return false;
     if (deps.refusalFor(request.socket) !== undefined || deps.debugLogging()) return false;
     const principal = auth.known(query.token === '' ? undefined : query.token);
     if (principal === undefined) return false;
@@ -99,21 +116,24 @@ export function createPollFastPath(deps: PollFastPathDeps): PollFastPath {
     if (!deps.admit(response)) return false;
 
     const started = performance.now();
-    answerPoll(hub, topic, poll, response).then(
-      (result) => {
-        if (response.destroyed) return;
-        if (poll.wait > 0 && result.messages.length > 0) deps.delivered('longpoll', result.messages.length);
-        const body = fetchAnswerBody(result);
-        corkHeldAnswer(poll, response.socket);
-        response.writeHead(200, { ...POLL_HEADERS, 'content-length': body.length });
-        response.end(body);
-        deps.httpRequest('GET', POLL_ROUTE, 200, (performance.now() - started) / 1000);
-      },
-      // A store failure or a limit (503): fastify asks again and answers with the contract's error.
-      () => {
+    answerPoll(hub, topic, poll, response, (_error, result) => {
+      if (result === undefined) {
+        // A store failure or a limit (503): fastify asks again and answers with the contract's error.
         if (!response.destroyed && !response.headersSent) fallback(request, response);
-      },
-    );
+        return;
+      }
+      if (response.destroyed) return;
+      if (poll.wait > 0 && result.messages.length > 0) deps.delivered('longpoll', result.messages.length);
+      const body = fetchAnswerBody(result);
+      corkHeldAnswer(poll, response.socket);
+      response.writeHead(200, {
+        'content-type': POLL_HEADERS['content-type'],
+        'cache-control': POLL_HEADERS['cache-control'],
+        'content-length': body.length,
+      });
+      response.end(body);
+      deps.httpRequest('GET', POLL_ROUTE, 200, (performance.now() - started) / 1000);
+    });
     return true;
   };
 }

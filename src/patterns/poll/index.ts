@@ -5,7 +5,7 @@
  * (answer.ts).
  */
 import type { FastifyInstance } from 'fastify';
-import type { Hub } from '../../core/hub.js';
+import type { FetchResult, Hub } from '../../core/hub.js';
 import { fetchAnswerBody } from '../shared/fetch-json.js';
 import {
   answerPoll,
@@ -19,7 +19,12 @@ import {
 export function registerPoll(app: FastifyInstance, hub: Hub): void {
   app.get<{ Params: { topic: string }; Querystring: PollQuery }>(POLL_ROUTE, async (request, reply) => {
     const poll = pollRequest(hub, request.query);
-    const result = await answerPoll(hub, request.params.topic, poll, reply.raw);
+    const result = await new Promise<FetchResult>((resolve, reject) => {
+      answerPoll(hub, request.params.topic, poll, reply.raw, (error, answer) => {
+        if (answer === undefined) reject(error);
+        else resolve(answer);
+      });
+    });
     if (poll.wait > 0 && result.messages.length > 0)
       app.metrics.delivered('longpoll', result.messages.length);
     corkHeldAnswer(poll, reply.raw.socket);

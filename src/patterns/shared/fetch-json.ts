@@ -25,8 +25,19 @@ function build(result: FetchResult): Buffer {
   );
 }
 
+/** Bodies by answer object: long polls answered from one read with one cursor share the object. */
+const bodiesByResult = new WeakMap<FetchResult, Buffer>();
+
 /** The contract's fetch answer as bytes; identical answers of one read share one Buffer (do not mutate it). */
 export function fetchAnswerBody(result: FetchResult): Buffer {
+  const shared = bodiesByResult.get(result);
+  if (shared !== undefined) return shared;
+  const body = bodyOf(result);
+  bodiesByResult.set(result, body);
+  return body;
+}
+
+function bodyOf(result: FetchResult): Buffer {
   let bodies = bodiesByRead.get(result.messages);
   const key = `${result.topic} ${result.epoch} ${result.next} ${result.first} ${result.last} ${result.gap} ${result.reset}`;
   const cached = bodies?.get(key);
