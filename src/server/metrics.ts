@@ -3,9 +3,10 @@
  * process (tests, embedding) keep separate counts. Metric names are listed in docs/security.md
  * "Metrics"; transports report through the small methods of `ServerMetrics`.
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Hub } from '../core/hub.js';
 import type { HubObserver } from '../core/hub-observer.js';
+import { BatchedHistogram, batchedCounter, type CountSeries, type Observer } from './batched-metrics.js';
 import { registerGroupMetrics } from './group-metrics.js';
 import { registerJobMetrics } from './job-metrics.js';
 import { registerRequestMetrics } from './request-metrics.js';
@@ -58,6 +59,7 @@ export function createServerMetrics(): ServerMetrics {
     help: 'Messages delivered to clients, by transport',
     labelNames: ['transport'],
     registers,
+    collect: () => deliveredCounts.collect(),
   });
   const connections = new Gauge({
     name: 'switchboard_connections',
@@ -102,28 +104,34 @@ export function createServerMetrics(): ServerMetrics {
     labelNames: ['reason'],
     registers,
   });
+  // Counted on every request and delivery: plain numbers per series, handed over when scraped
+  // (batched-metrics.ts), and series looked up without building a key string.
+  const httpCounts = batchedCounter(() => httpRequests);
   const httpRequests = new Counter({
     name: 'switchboard_http_requests_total',
     help: 'HTTP requests answered, by method, route pattern and status',
     labelNames: ['method', 'route', 'status'],
     registers,
+    collect: httpCounts.collect,
   });
-  const httpSeries = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
-  const deliveredSeries = new Map<string, { inc(n: number): void }>();
-  const httpDuration = new Histogram({
-    name: 'switchboard_http_request_duration_seconds',
-    help: 'HTTP request duration by method and route pattern (long polls include their wait)',
-    labelNames: ['method', 'route'],
-    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60],
-    registers,
-  });
-  const engineLatency = new Histogram({
-    name: 'switchboard_engine_op_duration_seconds',
-    help: 'Storage engine call latency by operation and outcome',
-    labelNames: ['op', 'outcome'],
-    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
-    registers,
-  });
+  const httpSeries = new Map<string, Map<string, Map<number, { count: CountSeries; duration: Observer }>>>();
+  const deliveredCounts = batchedCounter(() => delivered);
+  const deliveredSeries = new Map<string, CountSeries>();
+  const httpDuration = new BatchedHistogram(
+    'switchboard_http_request_duration_seconds',
+    'HTTP request duration by method and route pattern (long polls include their wait)',
+    ['method', 'route'],
+    [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60],
+    registry,
+  );
+  const engineLatency = new BatchedHistogram(
+    'switchboard_engine_op_duration_seconds',
+    'Storage engine call latency by operation and outcome',
+    ['op', 'outcome'],
+    [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+    registry,
+  );
+  const engineSeries = new Map<string, Observer>();
   // Group lag and pending are read from the store at scrape time (see group-metrics.ts).
   registerGroupMetrics(registry, () => hub);
   registerScheduleMetrics(registry, () => hub); // delayed messages pending, read at scrape time
@@ -135,11 +143,19 @@ export function createServerMetrics(): ServerMetrics {
     hubObserver: {
       published: (_topic, count) => published.inc(count),
       requestEnded,
-      engineOp: (what, seconds, ok) =>
-        engineLatency.observe(
-          { op: ENGINE_OPS[what] ?? what.replace(/\W+/g, '_'), outcome: ok ? 'ok' : 'error' },
-          seconds,
-        ),
+      engineOp(what, seconds, ok) {
+        const key = ok ? what : `${what}\u0000error`;
+        let series = engineSeries.get(key);
+        if (!series) {
+          if (engineSeries.size >= MAX_CACHED_SERIES) engineSeries.clear();
+          series = engineLatency.labels({
+            op: ENGINE_OPS[what] ?? what.replace(/\W+/g, '_'),
+            outcome: ok ? 'ok' : 'error',
+          });
+          engineSeries.set(key, series);
+        }
+        series.observe(seconds);
+      },
     },
     attachHub(value) {
       hub = value;
@@ -148,17 +164,25 @@ export function createServerMetrics(): ServerMetrics {
       openConnections = count;
     },
     httpRequest(method, route, status, seconds) {
-      // Labelled children are looked up once per (method, route, status): hashing the labels of
-      // every request showed in the long-poll profile.
-      const key = `${method} ${route} ${status}`;
-      let series = httpSeries.get(key);
+      // Labelled series are looked up once per (method, route, status), with no key string built.
+      let byRoute = httpSeries.get(method);
+      if (!byRoute) {
+        byRoute = new Map();
+        httpSeries.set(method, byRoute);
+      }
+      let byStatus = byRoute.get(route);
+      if (!byStatus) {
+        if (byRoute.size >= MAX_CACHED_SERIES) byRoute.clear();
+        byStatus = new Map();
+        byRoute.set(route, byStatus);
+      }
+      let series = byStatus.get(status);
       if (!series) {
-        if (httpSeries.size >= MAX_CACHED_SERIES) httpSeries.clear();
         series = {
-          count: httpRequests.labels({ method, route, status: String(status) }),
+          count: httpCounts.labels({ method, route, status: String(status) }),
           duration: httpDuration.labels({ method, route }),
         };
-        httpSeries.set(key, series);
+        byStatus.set(status, series);
       }
       series.count.inc();
       series.duration.observe(seconds);
@@ -167,7 +191,7 @@ export function createServerMetrics(): ServerMetrics {
     delivered(transport, count) {
       let series = deliveredSeries.get(transport);
       if (!series) {
-        series = delivered.labels({ transport });
+        series = deliveredCounts.labels({ transport });
         deliveredSeries.set(transport, series);
       }
       series.inc(count);
