@@ -179,7 +179,7 @@ export function createHub(options: CreateHubOptions): Hub {
   const statesInFlight = new Map<string, StateCheck>();
   const stopWaking = engine.onAppended((topic, last) => {
     statesInFlight.delete(topic);
-    readsThisTurn.delete(topic);
+    dropReads(topic);
     waiters.appended(topic, last);
   });
   let draining = false;
@@ -198,7 +198,7 @@ export function createHub(options: CreateHubOptions): Hub {
 
   const sweep = async (): Promise<void> => {
     await engine.sweep({ now: now(), retentionFor, dedupeWindowMs: hubOptions.dedupeWindowMs });
-    readsThisTurn.clear(); // retention may have moved floors
+    for (const topic of [...readsThisTurn.keys()]) dropReads(topic); // retention may have moved floors
   };
   const sweepTimer = setInterval(() => {
     sweep().catch(() => undefined); // the next sweep retries; readiness reports engine failures
@@ -251,6 +251,16 @@ export function createHub(options: CreateHubOptions): Hub {
       if (reads.size === 0) readsThisTurn.delete(topic);
     }
   };
+  /**
+   * Forgets the topic's shared reads (an append, a sweep or a delete): later reads go to the engine.
+   * A poll still waiting on one of them re-checks the log after it registers (see `poll`).
+   */
+  const dropReads = (topic: string): void => {
+    const reads = readsThisTurn.get(topic);
+    if (reads === undefined) return;
+    for (const read of reads.values()) read.dropped = true;
+    readsThisTurn.delete(topic);
+  };
   const sharedRead = (topic: string, after: number, limit: number): SharedRead => {
     const key = `${after} ${limit}`;
     let reads = readsThisTurn.get(topic);
@@ -262,6 +272,7 @@ export function createHub(options: CreateHubOptions): Hub {
       value: undefined,
       waiting: undefined,
       results: undefined,
+      dropped: false,
     };
     if (!reads) {
       reads = new Map();
@@ -366,9 +377,10 @@ export function createHub(options: CreateHubOptions): Hub {
         return;
       }
       const cursor = Math.max(first.next, after);
-      const untrack = transport ? trackSubscriber(topic, transport) : undefined;
+      // Counted while held (topic stats); the waiter's callback runs exactly once.
+      if (transport) countSubscriber(topic, transport);
       const waiter = waiters.hold(topic, cursor, waitMs, signal, (outcome) => {
-        untrack?.();
+        if (transport) uncountSubscriber(topic, transport);
         if (outcome !== 'data') {
           done(undefined, first.next === cursor ? first : { ...first, next: cursor });
           return;
@@ -379,8 +391,10 @@ export function createHub(options: CreateHubOptions): Hub {
           else done(undefined, sharedResult(topic, again, read, shared));
         });
       });
-      // A publish may have landed between the read and the registration: look once more.
-      if (waiter.held) stateCheck(topic).waiters.push(waiter);
+      // A publish may have landed between the read and the registration, its wake-up gone before
+      // this poll was there to hear it: then the read was dropped (an append drops its topic's
+      // reads), and the poll looks once more. A read still shared has seen no append since it began.
+      if (waiter.held && shared.dropped) stateCheck(topic).waiters.push(waiter);
     });
   };
 
@@ -522,7 +536,7 @@ export function createHub(options: CreateHubOptions): Hub {
       assertTopic(topic);
       assertWritableFromOutside(topic, 'delete');
       const deleted = await engineCall('delete the topic', () => engine.deleteTopic(topic));
-      readsThisTurn.delete(topic);
+      dropReads(topic);
       if (!deleted) throw notFound(`topic "${topic}" does not exist`);
       quota.forget(topic);
     },
@@ -577,22 +591,31 @@ export function createHub(options: CreateHubOptions): Hub {
     },
   };
 
-  function trackSubscriber(topic: string, transport: string): () => void {
+  function countSubscriber(topic: string, transport: string): void {
     let byTransport = subscribers.get(topic);
     if (!byTransport) {
       byTransport = new Map();
       subscribers.set(topic, byTransport);
     }
     byTransport.set(transport, (byTransport.get(transport) ?? 0) + 1);
+  }
+
+  /** Undoes one `countSubscriber`: call it exactly once for each. */
+  function uncountSubscriber(topic: string, transport: string): void {
+    const map = subscribers.get(topic);
+    const count = (map?.get(transport) ?? 1) - 1;
+    if (count > 0) map?.set(transport, count);
+    else map?.delete(transport);
+    if (map?.size === 0) subscribers.delete(topic);
+  }
+
+  function trackSubscriber(topic: string, transport: string): () => void {
+    countSubscriber(topic, transport);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const map = subscribers.get(topic);
-      const count = (map?.get(transport) ?? 1) - 1;
-      if (count > 0) map?.set(transport, count);
-      else map?.delete(transport);
-      if (map?.size === 0) subscribers.delete(topic);
+      uncountSubscriber(topic, transport);
     };
   }
 }
@@ -679,6 +702,8 @@ interface SharedRead {
   waiting: ReadCallback[] | undefined;
   /** answers built from it, by cursor (and epoch), shared by the polls asking the same */
   results: Map<number | string, FetchResult> | undefined;
+  /** set when an append (or a sweep, or a delete) made it stale: see `dropReads` */
+  dropped: boolean;
 }
 
 /** The long polls' shared re-check of a topic's last offset after they registered. */

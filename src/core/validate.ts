@@ -38,12 +38,14 @@ export interface IntegerRule {
   fallback: number;
 }
 
+const WHOLE_NUMBER = /^-?\d{1,16}$/;
+
 /** Parses a query parameter that must be a whole number within [min, max]. */
 export function integerParam(name: string, raw: unknown, rule: IntegerRule): number {
   if (raw === undefined || raw === '') return rule.fallback;
   if (Array.isArray(raw)) throw badRequest(`${name} was given ${raw.length} times; send it once`);
   const text = String(raw);
-  const value = /^-?\d{1,16}$/.test(text) ? Number(text) : Number.NaN;
+  const value = WHOLE_NUMBER.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(value) || value < rule.min || value > rule.max) {
     throw badRequest(
       `${name}=${JSON.stringify(text).slice(1, -1)} is invalid: send a whole number from ${rule.min} to ${rule.max}`,

@@ -12,7 +12,7 @@ export interface ShutdownGate {
    * Counts a request answered outside fastify (the long-poll fast path) until its response closes;
    * false while closing (the caller then lets fastify answer the 503).
    */
-  admit(response: { once(event: 'close', listener: () => void): unknown }): boolean;
+  admit(response: { on(event: 'close', listener: () => void): unknown }): boolean;
   /** Refuse new requests from now on. */
   beginClosing(): void;
   /** Resolves when no request is in flight, or after `deadlineMs`. */
@@ -37,7 +37,7 @@ export function registerShutdownGate(app: FastifyInstance): ShutdownGate {
       return;
     }
     inFlight++;
-    reply.raw.once('close', finished);
+    reply.raw.on('close', finished); // a response closes once: no `once` wrapper per request
     done();
   });
 
@@ -51,7 +51,7 @@ export function registerShutdownGate(app: FastifyInstance): ShutdownGate {
     admit(response) {
       if (closing) return false;
       inFlight++;
-      response.once('close', finished);
+      response.on('close', finished);
       return true;
     },
     async settled(deadlineMs) {

@@ -178,4 +178,38 @@ describe('shared bodies and deadline slots (in process)', () => {
       await hub.close();
     }
   });
+
+  it('hub.poll: a publish whose wake-up fires before a poll registers is not missed', async () => {
+    const engine = createMemoryEngine();
+    const hub = createHub({ engine });
+    try {
+      await hub.publish('late', 0);
+      // The poll's read takes its snapshot now but answers only after the publish below has
+      // appended and signalled, so the wake-up comes before the poll is held.
+      const read = engine.read.bind(engine);
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      engine.read = async (...args) => {
+        const result = await read(...args);
+        await gate;
+        return result;
+      };
+      const answered = new Promise<unknown>((resolve) => {
+        hub.poll('late', { after: 1, limit: 10, waitMs: 5_000 }, (_error, result) => resolve(result));
+      });
+      await hub.publish('late', 1);
+      await new Promise((resolve) => setImmediate(resolve)); // the append's wake-up has fired
+      engine.read = read;
+      release();
+      const answer = await Promise.race([
+        answered,
+        new Promise((resolve) => setTimeout(() => resolve('missed'), 2_000)),
+      ]);
+      expect(answer).toMatchObject({ next: 2, messages: [{ offset: 2 }] });
+    } finally {
+      await hub.close();
+    }
+  });
 });

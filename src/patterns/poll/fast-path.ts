@@ -51,21 +51,56 @@ export type PollFastPath = (
 
 const PREFIX = '/v1/topics/';
 const SUFFIX = '/messages';
-const QUERY_KEYS = new Set(['after', 'limit', 'wait', 'epoch', 'token']);
 /** Topic characters (src/core/validate.ts); anything else goes to fastify, which decodes and refuses. */
 const PLAIN_TOPIC = /^[A-Za-z0-9_.-]{1,600}$/;
 
+type PlainQuery = PollQuery & { token?: string };
+
 /** The query as fastify would parse it, or undefined when it is not plainly `k=v&…` of known keys. */
-function plainQuery(text: string): (PollQuery & { token?: string }) | undefined {
-  const query: Record<string, string> = {};
+function plainQuery(text: string): PlainQuery | undefined {
+  // One fixed-shape object and no split array: this runs for every poll.
+  const query: PlainQuery = {
+    after: undefined,
+    limit: undefined,
+    wait: undefined,
+    epoch: undefined,
+    token: undefined,
+  };
   if (text === '') return query;
-  for (const pair of text.split('&')) {
-    const equals = pair.indexOf('=');
-    const key = equals === -1 ? pair : pair.slice(0, equals);
-    const value = equals === -1 ? '' : pair.slice(equals + 1);
-    if (!QUERY_KEYS.has(key) || key in query) return undefined;
+  let start = 0;
+  while (start <= text.length) {
+    let end = text.indexOf('&', start);
+    if (end === -1) end = text.length;
+    let equals = text.indexOf('=', start);
+    if (equals === -1 || equals > end) equals = end;
+    const key = text.slice(start, equals);
+    const value = equals === end ? '' : text.slice(equals + 1, end);
     if (value.includes('%') || value.includes('+')) return undefined;
-    query[key] = value;
+    switch (key) {
+      case 'after':
+        if (query.after !== undefined) return undefined;
+        query.after = value;
+        break;
+      case 'limit':
+        if (query.limit !== undefined) return undefined;
+        query.limit = value;
+        break;
+      case 'wait':
+        if (query.wait !== undefined) return undefined;
+        query.wait = value;
+        break;
+      case 'epoch':
+        if (query.epoch !== undefined) return undefined;
+        query.epoch = value;
+        break;
+      case 'token':
+        if (query.token !== undefined) return undefined;
+        query.token = value;
+        break;
+      default:
+        return undefined;
+    }
+    start = end + 1;
   }
   return query;
 }
