@@ -55,6 +55,7 @@ const SUFFIX = '/messages';
 const PLAIN_TOPIC = /^[A-Za-z0-9_.-]{1,600}$/;
 
 type PlainQuery = PollQuery & { token?: string };
+const QUERY_KEYS: ReadonlySet<string> = new Set(['after', 'limit', 'wait', 'epoch', 'token']);
 
 /** The query as fastify would parse it, or undefined when it is not plainly `k=v&…` of known keys. */
 function plainQuery(text: string): PlainQuery | undefined {
@@ -76,30 +77,10 @@ function plainQuery(text: string): PlainQuery | undefined {
     const key = text.slice(start, equals);
     const value = equals === end ? '' : text.slice(equals + 1, end);
     if (value.includes('%') || value.includes('+')) return undefined;
-    switch (key) {
-      case 'after':
-        if (query.after !== undefined) return undefined;
-        query.after = value;
-        break;
-      case 'limit':
-        if (query.limit !== undefined) return undefined;
-        query.limit = value;
-        break;
-      case 'wait':
-        if (query.wait !== undefined) return undefined;
-        query.wait = value;
-        break;
-      case 'epoch':
-        if (query.epoch !== undefined) return undefined;
-        query.epoch = value;
-        break;
-      case 'token':
-        if (query.token !== undefined) return undefined;
-        query.token = value;
-        break;
-      default:
-        return undefined;
-    }
+    if (!QUERY_KEYS.has(key)) return undefined;
+    const name = key as keyof PlainQuery;
+    if (query[name] !== undefined) return undefined; // given twice: fastify's 400
+    query[name] = value;
     start = end + 1;
   }
   return query;
