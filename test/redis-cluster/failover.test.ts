@@ -7,8 +7,7 @@
  * replication stream leaves in the same event-loop turn as the reply) and the seconds of refusal.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer } from '../../src/server/app.js';
-import { fetchJson, type Node, publish, stopNodes } from '../redis/nodes.js';
+import { fetchJson, type Node, publish, startClusterNodes, stopNodes } from '../redis/nodes.js';
 import { type RedisCluster, redisClusterAvailable, startRedisCluster } from '../support/redis-cluster.js';
 
 const TOPIC = 'failover.orders';
@@ -19,17 +18,7 @@ describe.skipIf(!redisClusterAvailable())('Redis Cluster failover under load', (
 
   beforeAll(async () => {
     cluster = await startRedisCluster({ nodeTimeoutMs: 1_000 });
-    nodes = await Promise.all(
-      [0, 1].map(async () => {
-        const server = await createServer({
-          host: '127.0.0.1',
-          port: 0,
-          engine: 'redis',
-          redisCluster: cluster.seeds,
-        });
-        return { server, url: await server.listen() };
-      }),
-    );
+    nodes = await startClusterNodes(cluster.seeds, 2);
   }, 60_000);
   afterAll(async () => {
     await stopNodes(nodes);

@@ -6,8 +6,7 @@
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer } from '../../src/server/app.js';
-import { eventually, fetchJson, type Node, publish, stopNodes } from '../redis/nodes.js';
+import { eventually, fetchJson, type Node, publish, startClusterNodes, stopNodes } from '../redis/nodes.js';
 import {
   type RedisCluster,
   redisClusterAvailable,
@@ -27,18 +26,7 @@ describe.skipIf(!redisClusterAvailable())('three nodes on a Redis Cluster', () =
 
   beforeAll(async () => {
     cluster = await startRedisCluster();
-    nodes = await Promise.all(
-      [0, 1, 2].map(async () => {
-        const server = await createServer({
-          host: '127.0.0.1',
-          port: 0,
-          engine: 'redis',
-          redisCluster: cluster.seeds,
-          allowPrivateWebhooks: true,
-        } as Parameters<typeof createServer>[0]);
-        return { server, url: await server.listen() };
-      }),
-    );
+    nodes = await startClusterNodes(cluster.seeds, 3, { allowPrivateWebhooks: true });
     [a, b, c] = nodes as [Node, Node, Node];
   }, 60_000);
   afterAll(async () => {

@@ -10,8 +10,7 @@
  * The cluster has three masters and no replicas; the downed master restarts from its AOF.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer } from '../../src/server/app.js';
-import { fetchJson, type Node, publish, stopNodes } from '../redis/nodes.js';
+import { fetchJson, type Node, publish, startClusterNodes, stopNodes } from '../redis/nodes.js';
 import {
   type ClusterNode,
   type RedisCluster,
@@ -57,13 +56,7 @@ describe.skipIf(!redisClusterAvailable())('Redis Cluster with a shard down', () 
 
   beforeAll(async () => {
     cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 0, nodeTimeoutMs: 1_000 });
-    const server = await createServer({
-      host: '127.0.0.1',
-      port: 0,
-      engine: 'redis',
-      redisCluster: cluster.seeds,
-    });
-    node = { server, url: await server.listen() };
+    [node] = (await startClusterNodes(cluster.seeds, 1)) as [Node];
     // No replica holds a copy: the restarted master must find every acknowledged write in its AOF.
     for (const m of cluster.nodes) await withNode(m.port, (r) => r.config('SET', 'appendfsync', 'always'));
     masters = await cluster.masters();

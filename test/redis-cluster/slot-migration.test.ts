@@ -6,8 +6,7 @@
  * still answered, the log stays contiguous, and a long-polling reader sees each offset once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer } from '../../src/server/app.js';
-import { fetchJson, type Node, publish, stopNodes } from '../redis/nodes.js';
+import { fetchJson, type Node, publish, startClusterNodes, stopNodes } from '../redis/nodes.js';
 import {
   type ClusterNode,
   type RedisCluster,
@@ -28,17 +27,7 @@ describe.skipIf(!redisClusterAvailable())('Redis Cluster slot migration under lo
 
   beforeAll(async () => {
     cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 0 });
-    nodes = await Promise.all(
-      [0, 1].map(async () => {
-        const server = await createServer({
-          host: '127.0.0.1',
-          port: 0,
-          engine: 'redis',
-          redisCluster: cluster.seeds,
-        });
-        return { server, url: await server.listen() };
-      }),
-    );
+    nodes = await startClusterNodes(cluster.seeds, 2);
   }, 60_000);
   afterAll(async () => {
     await stopNodes(nodes);

@@ -7,19 +7,30 @@ export interface Node {
   url: string;
 }
 
-export async function startNodes(redis: RedisServer, count: number): Promise<Node[]> {
-  await redis.ready();
+type ServerOptions = NonNullable<Parameters<typeof createServer>[0]>;
+
+/** `count` nodes on port 0, engine redis, with `options` (the Redis to use, and any other setting). */
+function startRedisNodes(count: number, options: ServerOptions): Promise<Node[]> {
   return Promise.all(
     Array.from({ length: count }, async () => {
-      const server = await createServer({
-        host: '127.0.0.1',
-        port: 0,
-        engine: 'redis',
-        redisUrl: redis.url,
-      });
+      const server = await createServer({ host: '127.0.0.1', port: 0, engine: 'redis', ...options });
       return { server, url: await server.listen() };
     }),
   );
+}
+
+export async function startNodes(redis: RedisServer, count: number): Promise<Node[]> {
+  await redis.ready();
+  return startRedisNodes(count, { redisUrl: redis.url });
+}
+
+/** `count` nodes on one Redis Cluster (its seed list); `options` adds settings. */
+export function startClusterNodes(
+  seeds: string[],
+  count: number,
+  options: ServerOptions = {},
+): Promise<Node[]> {
+  return startRedisNodes(count, { ...options, redisCluster: seeds });
 }
 
 export async function stopNodes(nodes: Node[]): Promise<void> {
