@@ -26,18 +26,19 @@ export interface RunResult {
 }
 
 /**
- * `concurrency` clients, each publishing as soon as its previous publish was answered. `headers` are
- * added to every request (auth-cost sends `Authorization: Bearer …`).
+ * `concurrency` clients, each publishing as soon as its previous publish was answered, to `topic`
+ * (or to `topic(i)` for client i). `headers` are added to every request (auth-cost sends
+ * `Authorization: Bearer …`).
  */
 export async function closedLoop(
   pool: Pool,
   server: RunningServer,
   concurrency: number,
   durationMs: number,
-  topic: string,
+  topic: string | ((client: number) => string),
   headers: Record<string, string> = {},
 ): Promise<RunResult> {
-  const path = messagesPath(topic);
+  const pathOf = (client: number): string => messagesPath(typeof topic === 'string' ? topic : topic(client));
   const body = publishBody(100);
   const latencies: number[] = [];
   const errorSamples: string[] = [];
@@ -45,7 +46,8 @@ export async function closedLoop(
   const cpu0 = server.cpuSeconds();
   const start = performance.now();
   const end = start + durationMs;
-  const client = async (): Promise<void> => {
+  const client = async (_: unknown, index: number): Promise<void> => {
+    const path = pathOf(index);
     while (performance.now() < end) {
       const t0 = performance.now();
       try {

@@ -23,11 +23,11 @@ import { createPool, messagesPath, post, publishAtRate, publishBody } from '../l
 import { spawnRedisNode, startRedis, stopRedis } from '../lib/redis.js';
 import { type Scenario, type ScenarioOutcome, sleep, waitUntil } from '../lib/scenario.js';
 import type { RunningServer } from '../lib/server.js';
-import { type Summary, summarize } from '../lib/stats.js';
+import type { Summary } from '../lib/stats.js';
 import { fmt, ms, printTable } from '../lib/table.js';
 import { SubscriberGroup } from '../lib/workers.js';
+import { CLIENTS, spreadPublish } from './redis.js';
 
-const CLIENTS = 64;
 const TOPICS = 48;
 const WARMUP_MS = 500;
 const PUBLISH_MS = 2_000;
@@ -82,70 +82,33 @@ async function redisCpu(ports: number[]): Promise<number[]> {
   );
 }
 
-/** 64 closed-loop publishers over both nodes, each on its own topic of 48. */
+/** 64 closed-loop publishers over both nodes (`spreadPublish`), client i on topic i mod 48. */
 async function publishWindow(
   setup: string,
   nodes: RunningServer[],
   redisPorts: number[],
   durationMs: number,
 ): Promise<ThroughputRow> {
-  const pools: Pool[] = nodes.map((node) => createPool(node.url, CLIENTS / nodes.length));
-  const body = publishBody(100);
-  const latencies: number[] = [];
-  const errorSamples: string[] = [];
-  let errors = 0;
-  try {
-    const nodeCpu0 = nodes.reduce((sum, node) => sum + node.cpuSeconds(), 0);
-    const redisCpu0 = await redisCpu(redisPorts);
-    const start = performance.now();
-    const end = start + durationMs;
-    await Promise.all(
-      Array.from({ length: CLIENTS }, async (_, i) => {
-        const pool = pools[i % pools.length] as Pool;
-        const path = messagesPath(`cluster-bench.t${i % TOPICS}`);
-        while (performance.now() < end) {
-          const t0 = performance.now();
-          try {
-            const response = await pool.request({
-              path,
-              method: 'POST',
-              headers: { 'content-type': 'application/json' },
-              body,
-            });
-            const text = await response.body.text();
-            if (response.statusCode === 201) latencies.push((performance.now() - t0) * 1000);
-            else {
-              errors++;
-              if (errorSamples.length < 3)
-                errorSamples.push(`HTTP ${response.statusCode} ${text.slice(0, 200)}`);
-            }
-          } catch (error) {
-            errors++;
-            if (errorSamples.length < 3) errorSamples.push((error as Error).message);
-          }
-        }
-      }),
-    );
-    const seconds = (performance.now() - start) / 1000;
-    const nodeCpu = nodes.reduce((sum, node) => sum + node.cpuSeconds(), 0) - nodeCpu0;
-    const shardCpu = (await redisCpu(redisPorts)).map((cpu, i) => cpu - (redisCpu0[i] ?? 0));
-    const published = Math.max(1, latencies.length);
-    const summary = summarize(latencies);
-    return {
-      setup,
-      shards: redisPorts.length,
-      publishesPerSecond: latencies.length / seconds,
-      p50Ms: summary.p50 / 1000,
-      p99Ms: summary.p99 / 1000,
-      errors,
-      errorSamples,
-      nodeCpuUsPerPublish: (nodeCpu / published) * 1e6,
-      redisCpuUsPerPublish: (shardCpu.reduce((sum, cpu) => sum + cpu, 0) / published) * 1e6,
-      shardLoads: shardCpu.map((cpu) => cpu / seconds),
-    };
-  } finally {
-    for (const pool of pools) await pool.close();
-  }
+  const nodeCpu0 = nodes.reduce((sum, node) => sum + node.cpuSeconds(), 0);
+  const redisCpu0 = await redisCpu(redisPorts);
+  const start = performance.now();
+  const row = await spreadPublish(nodes, (client) => `cluster-bench.t${client % TOPICS}`, durationMs);
+  const seconds = (performance.now() - start) / 1000;
+  const nodeCpu = nodes.reduce((sum, node) => sum + node.cpuSeconds(), 0) - nodeCpu0;
+  const shardCpu = (await redisCpu(redisPorts)).map((cpu, i) => cpu - (redisCpu0[i] ?? 0));
+  const published = Math.max(1, row.publishesPerSecond * seconds);
+  return {
+    setup,
+    shards: redisPorts.length,
+    publishesPerSecond: row.publishesPerSecond,
+    p50Ms: row.p50Ms,
+    p99Ms: row.p99Ms,
+    errors: row.errors,
+    errorSamples: row.errorSamples,
+    nodeCpuUsPerPublish: (nodeCpu / published) * 1e6,
+    redisCpuUsPerPublish: (shardCpu.reduce((sum, cpu) => sum + cpu, 0) / published) * 1e6,
+    shardLoads: shardCpu.map((cpu) => cpu / seconds),
+  };
 }
 
 async function crossNodeLatency(setup: string, nodes: RunningServer[]): Promise<LatencyRow> {

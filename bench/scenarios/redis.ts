@@ -29,7 +29,8 @@ import { fmt, ms, printTable } from '../lib/table.js';
 import { SubscriberGroup } from '../lib/workers.js';
 import { closedLoop } from './publish.js';
 
-const CLIENTS = 64;
+/** Closed-loop publishers in the publish windows (also of redis-cluster). */
+export const CLIENTS = 64;
 const PUBLISH_WARMUP_MS = 500;
 const PUBLISH_MS = 1_500;
 const LATENCY_RATE = 1_000;
@@ -41,7 +42,7 @@ const FANOUT_ROUNDS = 2;
 const FANOUT_WARMUP_MS = 500;
 const FANOUT_MS = 1_500;
 
-interface PublishRow {
+export interface PublishRow {
   setup: string;
   nodes: number;
   publishesPerSecond: number;
@@ -69,8 +70,15 @@ interface LatencyRow {
   errors: string[];
 }
 
-/** `clients` closed-loop publishers spread over `nodes`, run at once; rates and samples merged. */
-async function spreadPublish(nodes: RunningServer[], topic: string, durationMs: number): Promise<PublishRow> {
+/**
+ * `clients` closed-loop publishers spread over `nodes`, run at once; rates and samples merged.
+ * `topic` may name each client's topic (client index 0…CLIENTS-1 over all nodes).
+ */
+export async function spreadPublish(
+  nodes: RunningServer[],
+  topic: string | ((client: number) => string),
+  durationMs: number,
+): Promise<PublishRow> {
   const pools: Pool[] = [];
   const shares = nodes.map(
     (_, i) => Math.floor(CLIENTS / nodes.length) + (i < CLIENTS % nodes.length ? 1 : 0),
@@ -78,7 +86,11 @@ async function spreadPublish(nodes: RunningServer[], topic: string, durationMs: 
   try {
     for (let i = 0; i < nodes.length; i++) pools.push(createPool(nodes[i]!.url, shares[i]!));
     const results = await Promise.all(
-      nodes.map((node, i) => closedLoop(pools[i]!, node, shares[i]!, durationMs, topic)),
+      nodes.map((node, i) => {
+        const first = shares.slice(0, i).reduce((sum, n) => sum + n, 0);
+        const topicOf = typeof topic === 'string' ? topic : (client: number) => topic(first + client);
+        return closedLoop(pools[i]!, node, shares[i]!, durationMs, topicOf);
+      }),
     );
     // Latency: the share-weighted mean of the per-node percentiles is close enough for a table.
     const total = results.reduce((sum, r) => sum + r.publishesPerSecond, 0);
